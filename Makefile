@@ -1,0 +1,28 @@
+# The two commands: `make dev` serves every route on http://127.0.0.1:3000; `make test` runs every test.
+.PHONY: dev test token lint fmt clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make dev                                  DynamoDB Local + every route on http://127.0.0.1:\$${PORT:-3000} (Ctrl-C stops)"
+	@echo "make test                                 all tests against a fresh DynamoDB Local"
+	@echo "make token ROLES=a,b USER=name            a bearer token the local server accepts"
+	@echo "make lint                                 fmt, clippy, cfn-lint and sam validate --lint"
+
+dev:
+	@bash scripts/dev.sh
+
+test:
+	@bash scripts/test.sh
+
+# USER is the login name in most shells; only an explicit `make token USER=...` overrides it.
+token:
+	@USER_NAME="$(if $(filter command line,$(origin USER)),$(USER),developer)" ROLES="$(ROLES)" bash scripts/token.sh
+
+lint:
+	@bash scripts/lint.sh
+
+fmt:
+	cargo fmt --all
+
+clean:
+	rm -rf target .local/dynamodb-data

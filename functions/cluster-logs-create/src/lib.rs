@@ -1,0 +1,20 @@
+//! POST /api/service_logs/v1/cluster_logs: store a log from a caller with the writer role; 201.
+
+use lambda_http::{Body, Error, Request, Response};
+use shared::cluster_logs::api::{self, ClusterLogView, Reply};
+use shared::cluster_logs::{ClusterLogDraft, ClusterLogError, ClusterLogsState};
+use shared::identity::Role;
+
+pub async fn handler(state: &ClusterLogsState, request: Request) -> Result<Response<Body>, Error> {
+    Ok(api::respond(&request, create(state, &request).await))
+}
+
+async fn create(state: &ClusterLogsState, request: &Request) -> Result<Reply, ClusterLogError> {
+    let caller = state.auth.authenticate(request)?;
+    caller.require(Role::ServiceLogsWriter)?;
+    let draft: ClusterLogDraft = shared::http::json_body(request)?;
+    let log = draft.into_cluster_log(&caller, time::OffsetDateTime::now_utc())?;
+    state.store.create(&log).await?;
+    tracing::info!(id = %log.id, cluster_uuid = ?log.cluster_uuid, "cluster log created");
+    Ok(Reply::created(ClusterLogView::from(&log)))
+}

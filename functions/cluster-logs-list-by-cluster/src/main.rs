@@ -1,0 +1,12 @@
+use lambda_http::{Error, run, service_fn};
+use shared::cluster_logs::ClusterLogsState;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let state = ClusterLogsState::from_env().await?;
+    run(service_fn(|request| {
+        cluster_logs_list_by_cluster::handler(&state, request)
+    }))
+    .await
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# make dev: DynamoDB Local (data kept in .local/dynamodb-data), the tables of template.yaml, and
+# every route on http://127.0.0.1:$PORT through `cargo lambda watch`. Ctrl-C stops it all.
+source "$(dirname "$0")/common.sh"
+require_prerequisites
+cd "$ROOT"
+install_python_tools
+PORT="${PORT:-3000}"
+DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
+port_is_free "$PORT" || fail "port $PORT is taken; run with PORT=<another port>"
+if ! port_is_free "$DYNAMODB_PORT"; then
+  DYNAMODB_PORT=$(free_port)
+  say "Port 8000 is taken; DynamoDB Local uses $DYNAMODB_PORT (sam local's local/env.json expects 8000)"
+fi
+
+# Stops what this script started. Kills before it prints: if the terminal is gone, a print could fail.
+cleanup() {
+  trap - EXIT INT TERM
+  if [ -n "${WATCH_PID:-}" ]; then
+    kill -TERM -- "-$WATCH_PID" 2>/dev/null || kill -TERM "$WATCH_PID" 2>/dev/null || true
+    wait "$WATCH_PID" 2>/dev/null || true
+  fi
+  stop_dynamodb_local
+  rm -f "$LOCAL/dev.env"
+  say "Stopped cargo lambda watch and DynamoDB Local" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+start_dynamodb_local "$DYNAMODB_PORT" "$LOCAL/dynamodb-data"
+say "Creating the tables declared in template.yaml"
+cargo run --quiet --locked -p devtools --bin create-tables
+
+export CLUSTER_LOGS_TABLE=ClusterLogsTable
+export LOCAL_TOKEN_SECRET; LOCAL_TOKEN_SECRET=$(local_env LOCAL_TOKEN_SECRET)
+export RUST_LOG="${RUST_LOG:-info}"
+# Where `make token` and `make seed` find this server's settings.
+printf 'AWS_ENDPOINT_URL_DYNAMODB=%s\nPORT=%s\n' "$AWS_ENDPOINT_URL_DYNAMODB" "$PORT" > "$LOCAL/dev.env"
+
+say "Compiling the functions and serving every route on http://127.0.0.1:$PORT (Ctrl-C stops)"
+echo "    get a token:   make token ROLES=service-logs-writer USER=alice" >&2
+echo "    try:           curl -H \"Authorization: Bearer \$TOKEN\" http://127.0.0.1:$PORT/api/service_logs/v1/cluster_logs" >&2
+set -m # its own process group, so Ctrl-C and cleanup reach the functions it spawned
+cargo lambda watch -A 127.0.0.1 -P "$PORT" \
+  --env-var "CLUSTER_LOGS_TABLE=$CLUSTER_LOGS_TABLE" \
+  --env-var "LOCAL_TOKEN_SECRET=$LOCAL_TOKEN_SECRET" \
+  --env-var "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" \
+  --env-var "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID" \
+  --env-var "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY" \
+  --env-var "AWS_REGION=$AWS_REGION" \
+  --env-var "RUST_LOG=$RUST_LOG" &
+WATCH_PID=$!
+set +m
+wait "$WATCH_PID"

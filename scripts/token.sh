@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# make token ROLES=a,b USER=name: a bearer token that `make dev` accepts for that identity.
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+export LOCAL_TOKEN_SECRET; LOCAL_TOKEN_SECRET=$(local_env LOCAL_TOKEN_SECRET)
+cargo run --quiet --locked -p devtools --bin local-token -- "${USER_NAME:-developer}" "${ROLES:-}"

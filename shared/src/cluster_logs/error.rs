@@ -1,0 +1,76 @@
+//! Every way a cluster-log request can fail, and the one table that maps each to its status and
+//! the OCM Error body's `id`/`code`.
+
+use crate::dynamo::StoreError;
+use crate::http::BodyError;
+use crate::identity::AuthError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterLogError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("Cluster log '{0}' not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The error codes of the cluster-log API. `id` is the HTTP status as a string, as OCM does.
+///
+/// | status | code       | when |
+/// |--------|------------|------|
+/// | 400    | OCM-SL-400 | bad body, type, severity, length, parameter |
+/// | 401    | OCM-SL-401 | no or invalid credentials |
+/// | 403    | OCM-SL-403 | the caller lacks the role |
+/// | 404    | OCM-SL-404 | no such log (or not visible to the caller) |
+/// | 500    | OCM-SL-500 | a fault of ours |
+/// | 503    | OCM-SL-503 | DynamoDB unavailable or throttling: retry |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest = 400,
+    Unauthorized = 401,
+    Forbidden = 403,
+    NotFound = 404,
+    Internal = 500,
+    Unavailable = 503,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> u16 {
+        self as u16
+    }
+
+    pub fn code(self) -> String {
+        format!("OCM-SL-{}", self.status())
+    }
+}
+
+impl ClusterLogError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ClusterLogError::BadRequest(_) | ClusterLogError::Body(_) => ErrorCode::BadRequest,
+            ClusterLogError::Auth(AuthError::MissingRole(_)) => ErrorCode::Forbidden,
+            ClusterLogError::Auth(_) => ErrorCode::Unauthorized,
+            ClusterLogError::NotFound(_) => ErrorCode::NotFound,
+            ClusterLogError::Store(StoreError::Unavailable(_)) => ErrorCode::Unavailable,
+            ClusterLogError::Store(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The sentence a caller reads. Faults of ours say nothing of our internals.
+    pub fn reason(&self) -> String {
+        match self.code() {
+            ErrorCode::Internal => {
+                "An internal error occurred; quote the operation id when reporting it".to_owned()
+            }
+            ErrorCode::Unavailable => {
+                "The log store is temporarily unavailable; retry the request".to_owned()
+            }
+            _ => self.to_string(),
+        }
+    }
+}

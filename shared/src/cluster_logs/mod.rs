@@ -1,0 +1,38 @@
+//! Cluster logs (OpenShift Cluster Manager's service log API): the model, its store, its list
+//! queries and its wire format.
+
+pub mod api;
+mod error;
+mod model;
+mod query;
+mod store;
+
+pub use error::{ClusterLogError, ErrorCode};
+pub use model::{ClusterLog, ClusterLogDraft, SEVERITIES, Visibility};
+pub use query::{ClusterLogFilter, ClusterScope, PageRequest};
+pub use store::{ClusterLogStore, ListPage};
+
+/// Base path of every cluster-log route.
+pub const BASE_PATH: &str = "/api/service_logs/v1";
+/// Environment variable naming the cluster-logs table.
+pub const TABLE_VAR: &str = "CLUSTER_LOGS_TABLE";
+
+/// What every cluster-log function holds across invocations: built once at cold start.
+#[derive(Debug, Clone)]
+pub struct ClusterLogsState {
+    pub store: ClusterLogStore,
+    pub auth: crate::identity::Authenticator,
+}
+
+impl ClusterLogsState {
+    pub async fn from_env() -> Result<Self, crate::dynamo::StoreError> {
+        let table = crate::dynamo::table_name(TABLE_VAR)?;
+        let client = crate::dynamo::client_from_env().await;
+        Ok(Self {
+            store: ClusterLogStore::new(client, table),
+            auth: crate::identity::Authenticator::from_env(),
+        })
+    }
+}
+
+pub use store::{CLUSTER_ID_INDEX, CLUSTER_UUID_INDEX, TIME_INDEX};

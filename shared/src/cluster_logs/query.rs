@@ -1,0 +1,148 @@
+//! What a list request asks for: whose logs, which page. Parsed once from the request.
+
+use lambda_http::Request;
+
+use super::{ClusterLogError, Visibility};
+use crate::http::query_param;
+
+/// Items per page when the caller does not say.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// Most items on one page; a negative `size` asks for this many.
+pub const MAX_PAGE_SIZE: u32 = 500;
+/// Deepest item a page may start at: deeper pages would read more than any client needs.
+pub const MAX_OFFSET: u64 = 50_000;
+
+/// Whose logs a list covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterScope {
+    /// Every cluster.
+    All,
+    /// One cluster, by external UUID and/or by internal id (when both, a log must match both).
+    Cluster {
+        uuid: Option<String>,
+        id: Option<String>,
+    },
+}
+
+impl ClusterScope {
+    /// `GET /clusters/cluster_logs?cluster_id=&cluster_uuid=`: one of them is required.
+    pub fn from_query(request: &Request) -> Result<Self, ClusterLogError> {
+        let uuid = query_param(request, "cluster_uuid").map(str::to_owned);
+        let id = query_param(request, "cluster_id").map(str::to_owned);
+        if uuid.is_none() && id.is_none() {
+            return Err(ClusterLogError::BadRequest(
+                "Query parameter 'cluster_id' or 'cluster_uuid' is required".to_owned(),
+            ));
+        }
+        Ok(ClusterScope::Cluster { uuid, id })
+    }
+
+    /// `GET /clusters/{uuid}/cluster_logs`.
+    pub fn from_path(request: &Request) -> Result<Self, ClusterLogError> {
+        let uuid = crate::http::path_param(request, "uuid").ok_or_else(|| {
+            ClusterLogError::BadRequest("The cluster UUID is missing from the path".to_owned())
+        })?;
+        Ok(ClusterScope::Cluster {
+            uuid: Some(uuid.to_owned()),
+            id: None,
+        })
+    }
+}
+
+/// A list query: which logs, seen by whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterLogFilter {
+    pub scope: ClusterScope,
+    pub visibility: Visibility,
+}
+
+/// `page` (from 1) and `size` (items per page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u32,
+    pub size: u32,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+impl PageRequest {
+    pub fn from_request(request: &Request) -> Result<Self, ClusterLogError> {
+        Self::parse(query_param(request, "page"), query_param(request, "size"))
+    }
+
+    /// `page`: default 1, at least 1. `size`: default 100; 0 gives no items; negative gives the most
+    /// allowed; above the most allowed is cut to it.
+    pub fn parse(page: Option<&str>, size: Option<&str>) -> Result<Self, ClusterLogError> {
+        let page = match page {
+            None => 1,
+            Some(text) => match text.trim().parse::<i64>() {
+                Ok(number) if number >= 1 => u32::try_from(number).unwrap_or(u32::MAX),
+                _ => {
+                    return Err(ClusterLogError::BadRequest(format!(
+                        "Query parameter 'page' is '{text}'; expected a whole number from 1"
+                    )));
+                }
+            },
+        };
+        let size = match size {
+            None => DEFAULT_PAGE_SIZE,
+            Some(text) => match text.trim().parse::<i64>() {
+                Ok(number) if number < 0 => MAX_PAGE_SIZE,
+                Ok(number) => u32::try_from(number).unwrap_or(u32::MAX).min(MAX_PAGE_SIZE),
+                Err(_) => {
+                    return Err(ClusterLogError::BadRequest(format!(
+                        "Query parameter 'size' is '{text}'; expected a whole number"
+                    )));
+                }
+            },
+        };
+        let request = Self { page, size };
+        if request.offset() > MAX_OFFSET {
+            return Err(ClusterLogError::BadRequest(format!(
+                "Page {page} of size {size} starts beyond item {MAX_OFFSET}; narrow the query instead"
+            )));
+        }
+        Ok(request)
+    }
+
+    /// How many matches come before this page.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_defaults_and_bounds_follow_the_contract() {
+        assert_eq!(
+            PageRequest::parse(None, None).unwrap(),
+            PageRequest { page: 1, size: 100 }
+        );
+        assert_eq!(
+            PageRequest::parse(Some("3"), Some("0")).unwrap(),
+            PageRequest { page: 3, size: 0 }
+        );
+        assert_eq!(
+            PageRequest::parse(None, Some("-1")).unwrap().size,
+            MAX_PAGE_SIZE
+        );
+        assert_eq!(
+            PageRequest::parse(None, Some("100000")).unwrap().size,
+            MAX_PAGE_SIZE
+        );
+        assert!(PageRequest::parse(Some("0"), None).is_err());
+        assert!(PageRequest::parse(Some("abc"), None).is_err());
+        assert!(PageRequest::parse(None, Some("ten")).is_err());
+        assert!(PageRequest::parse(Some("4000000000"), Some("100")).is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! The model crate every log-service function uses: the log models, DynamoDB access, request
+//! parsing, the caller's identity, the error types and their mapping to each API's error body.
+//! Nothing here knows which Lambda function it runs in; `functions/*` are thin adapters.
+
+pub mod cluster_logs;
+pub mod dynamo;
+pub mod http;
+pub mod identity;
+pub mod telemetry;
+pub mod timestamp;

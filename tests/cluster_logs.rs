@@ -1,0 +1,565 @@
+//! The cluster-log API, end to end through the handlers, against DynamoDB Local.
+
+use integration_tests::{ApiRequest, Caller, LOCAL_SECRET, cluster_logs_state};
+use serde_json::{Value, json};
+use shared::cluster_logs::ClusterLogsState;
+
+const UUID: &str = "2d1c5f8a-7b3e-4f19-9c2d-6e8a0b4f7d13";
+const CLUSTER_ID: &str = "2a7bq3k9m1d5f8h0j2l4n6p8r0t2v4x6";
+
+fn osdctl_body() -> Value {
+    json!({
+        "severity": "Warning", "service_name": "SREManualAction", "cluster_uuid": UUID, "cluster_id": CLUSTER_ID,
+        "summary": "Cluster upgrade paused",
+        "description": "The upgrade was paused:\n- a node drain is blocked by a `PodDisruptionBudget`.",
+        "internal_only": false, "event_stream_id": "", "subscription_id": "1xyzsub", "doc_references": null,
+    })
+}
+
+fn post(body: &Value) -> ApiRequest {
+    ApiRequest::new("POST", "/cluster_logs", "/cluster_logs").json(body)
+}
+
+fn get(id: &str) -> ApiRequest {
+    ApiRequest::new("GET", "/cluster_logs/{id}", &format!("/cluster_logs/{id}"))
+        .path_parameter("id", id)
+}
+
+fn delete(id: &str) -> ApiRequest {
+    ApiRequest::new(
+        "DELETE",
+        "/cluster_logs/{id}",
+        &format!("/cluster_logs/{id}"),
+    )
+    .path_parameter("id", id)
+}
+
+fn list_all() -> ApiRequest {
+    ApiRequest::new("GET", "/cluster_logs", "/cluster_logs")
+}
+
+fn list_by_uuid(uuid: &str) -> ApiRequest {
+    ApiRequest::new(
+        "GET",
+        "/clusters/{uuid}/cluster_logs",
+        &format!("/clusters/{uuid}/cluster_logs"),
+    )
+    .path_parameter("uuid", uuid)
+}
+
+fn list_by_cluster() -> ApiRequest {
+    ApiRequest::new("GET", "/clusters/cluster_logs", "/clusters/cluster_logs")
+}
+
+/// Posts a log as a writer and returns its id.
+async fn create(state: &ClusterLogsState, body: Value) -> String {
+    let (status, log) = post(&body).send(state).await;
+    assert_eq!(status, 201, "{log}");
+    log["id"].as_str().expect("an id").to_owned()
+}
+
+fn log_for(uuid: &str, summary: &str, timestamp: &str) -> Value {
+    json!({"cluster_uuid": uuid, "severity": "Info", "summary": summary, "timestamp": timestamp})
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+fn assert_error(body: &Value, status: u16, request: &ApiRequest) {
+    assert_eq!(body["kind"], "Error");
+    assert_eq!(
+        body["id"],
+        status.to_string(),
+        "id is the status as a JSON string"
+    );
+    assert_eq!(
+        body["href"],
+        format!("/api/service_logs/v1/errors/{status}")
+    );
+    assert_eq!(body["code"], format!("OCM-SL-{status}"));
+    assert!(
+        body["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body["operation_id"], request.request_id());
+}
+
+#[tokio::test]
+async fn osdctl_post_returns_201_with_its_fields_unchanged() {
+    let state = cluster_logs_state().await;
+    let body = osdctl_body();
+    let (status, log) = post(&body).send(&state).await;
+    assert_eq!(status, 201);
+    for field in [
+        "severity",
+        "service_name",
+        "cluster_uuid",
+        "summary",
+        "description",
+    ] {
+        assert_eq!(log[field], body[field], "{field} comes back unchanged");
+    }
+    assert_eq!(log["kind"], "ClusterLog");
+    let id = log["id"].as_str().expect("id");
+    assert!(ulid::Ulid::from_string(id).is_ok(), "ids are ULIDs");
+    assert_eq!(
+        log["href"],
+        format!("/api/service_logs/v1/cluster_logs/{id}")
+    );
+    assert!(
+        log["event_stream_id"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()),
+        "a fresh event stream id"
+    );
+    assert_eq!(log["doc_references"], json!([]));
+    assert_eq!(log["internal_only"], false);
+    for time in ["timestamp", "created_at"] {
+        let text = log[time].as_str().expect("a time");
+        assert!(
+            text.ends_with('Z') && text.contains('.'),
+            "{time} is RFC 3339 with fractions and Z: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn go_sdk_body_with_kind_log_entry_and_only_set_fields_is_accepted() {
+    let state = cluster_logs_state().await;
+    let body = json!({"kind": "LogEntry", "cluster_uuid": UUID, "severity": "Info", "service_name": "hive",
+                      "timestamp": "2025-06-01T08:30:00.123Z", "doc_references": ["https://docs.example.com/upgrade"]});
+    let (status, log) = post(&body).send(&state).await;
+    assert_eq!(status, 201, "{log}");
+    assert_eq!(log["kind"], "ClusterLog");
+    assert_eq!(log["timestamp"], "2025-06-01T08:30:00.123000Z");
+    assert_eq!(
+        log["doc_references"],
+        json!(["https://docs.example.com/upgrade"])
+    );
+    assert!(
+        log.get("cluster_id").is_none(),
+        "a field without a value is left out"
+    );
+}
+
+#[tokio::test]
+async fn identity_fields_come_from_the_token_never_from_the_body() {
+    let state = cluster_logs_state().await;
+    let mut body = osdctl_body();
+    body["created_by"] = json!("mallory");
+    body["email"] = json!("mallory@evil.example");
+    body["id"] = json!("01AAAAAAAAAAAAAAAAAAAAAAAA");
+    body["created_at"] = json!("2001-01-01T00:00:00Z");
+    let (status, log) = post(&body).send(&state).await;
+    assert_eq!(status, 201);
+    assert_eq!(log["created_by"], "jdoe");
+    assert_eq!(log["email"], "jdoe@example.com");
+    assert_eq!(log["first_name"], "Jane");
+    assert_eq!(log["last_name"], "Doe");
+    assert_ne!(log["id"], "01AAAAAAAAAAAAAAAAAAAAAAAA");
+    assert_ne!(log["created_at"], "2001-01-01T00:00:00Z");
+}
+
+#[tokio::test]
+async fn bad_bodies_get_400_error_bodies_and_store_nothing() {
+    let state = cluster_logs_state().await;
+    let long_summary = "x".repeat(256);
+    let cases: Vec<(&str, String)> = vec![
+        ("not JSON", "{severity: Info".to_owned()),
+        ("empty", String::new()),
+        ("an array", "[]".to_owned()),
+        ("a string", "\"log\"".to_owned()),
+        ("trailing garbage", format!("{} x", osdctl_body())),
+        (
+            "wrong type",
+            json!({"cluster_uuid": UUID, "severity": "Info", "summary": 5}).to_string(),
+        ),
+        (
+            "wrong boolean",
+            json!({"cluster_uuid": UUID, "severity": "Info", "internal_only": "yes"}).to_string(),
+        ),
+        (
+            "unknown severity",
+            json!({"cluster_uuid": UUID, "severity": "Catastrophic"}).to_string(),
+        ),
+        (
+            "lowercase severity",
+            json!({"cluster_uuid": UUID, "severity": "info"}).to_string(),
+        ),
+        (
+            "missing severity",
+            json!({"cluster_uuid": UUID}).to_string(),
+        ),
+        ("missing cluster", json!({"severity": "Info"}).to_string()),
+        (
+            "summary of 256",
+            json!({"cluster_uuid": UUID, "severity": "Info", "summary": long_summary}).to_string(),
+        ),
+        (
+            "bad timestamp",
+            json!({"cluster_uuid": UUID, "severity": "Info", "timestamp": "yesterday"}).to_string(),
+        ),
+        (
+            "huge description",
+            json!({"cluster_uuid": UUID, "severity": "Info", "description": "d".repeat(70_000)})
+                .to_string(),
+        ),
+    ];
+    for (case, body) in cases {
+        let request = post(&Value::Null).body(body);
+        let (status, error) = request.send(&state).await;
+        assert_eq!(status, 400, "{case}: {error}");
+        assert_error(&error, 400, &request);
+    }
+    let (_, list) = list_all().caller(Caller::internal()).send(&state).await;
+    assert_eq!(list["total"], 0, "nothing was stored");
+}
+
+#[tokio::test]
+async fn wrong_types_name_the_field() {
+    let state = cluster_logs_state().await;
+    let (_, error) = post(&json!({"cluster_uuid": UUID, "severity": "Info", "summary": 5}))
+        .send(&state)
+        .await;
+    assert!(
+        error["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("summary")),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn get_returns_the_log_and_404_error_when_missing() {
+    let state = cluster_logs_state().await;
+    let id = create(&state, osdctl_body()).await;
+    let (status, log) = get(&id).caller(Caller::customer()).send(&state).await;
+    assert_eq!(status, 200);
+    assert_eq!(log["id"], id.as_str());
+    assert_eq!(log["summary"], "Cluster upgrade paused");
+
+    for missing in ["01JD6Q9V8Y3C5T2W4X6Z8B0N1M", "not-a-ulid", "%23count%230"] {
+        let request = get(missing);
+        let (status, error) = request.send(&state).await;
+        assert_eq!(status, 404, "{missing}");
+        assert_error(&error, 404, &request);
+    }
+}
+
+#[tokio::test]
+async fn the_osdctl_flow_posts_lists_gets_and_deletes_a_log() {
+    let state = cluster_logs_state().await;
+    let id = create(&state, osdctl_body()).await;
+
+    let (status, by_uuid) = list_by_uuid(UUID).send(&state).await;
+    assert_eq!(status, 200);
+    assert_eq!(by_uuid["kind"], "ClusterLogList");
+    assert_eq!(ids(&by_uuid), vec![id.clone()]);
+    let (status, by_query) = list_by_cluster()
+        .query("cluster_uuid", UUID)
+        .query("orderBy", "timestamp desc")
+        .query("search", "")
+        .send(&state)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&by_query), vec![id.clone()]);
+
+    let (status, body) = delete(&id).caller(Caller::admin()).send(&state).await;
+    assert_eq!((status, body), (204, Value::Null));
+    let request = get(&id);
+    let (status, error) = request.send(&state).await;
+    assert_eq!(status, 404);
+    assert_error(&error, 404, &request);
+    let request = delete(&id).caller(Caller::admin());
+    let (status, error) = request.send(&state).await;
+    assert_eq!(status, 404, "a second delete finds nothing");
+    assert_error(&error, 404, &request);
+    let (_, all) = list_all().send(&state).await;
+    assert_eq!(all["total"], 0, "the delete was uncounted");
+}
+
+#[tokio::test]
+async fn per_cluster_lists_are_newest_first_and_paged_with_totals() {
+    let state = cluster_logs_state().await;
+    let mut created = Vec::new();
+    for minute in 0..7 {
+        let at = format!("2025-05-01T10:{minute:02}:00Z");
+        created.push(create(&state, log_for(UUID, &format!("step {minute}"), &at)).await);
+    }
+    create(
+        &state,
+        log_for("another-cluster", "elsewhere", "2025-05-01T10:30:00Z"),
+    )
+    .await;
+    created.reverse(); // newest first
+
+    let (_, first) = list_by_uuid(UUID).query("size", "3").send(&state).await;
+    assert_eq!(
+        (
+            first["page"].clone(),
+            first["size"].clone(),
+            first["total"].clone()
+        ),
+        (json!(1), json!(3), json!(7))
+    );
+    assert_eq!(ids(&first), created[0..3]);
+    let (_, third) = list_by_uuid(UUID)
+        .query("size", "3")
+        .query("page", "3")
+        .send(&state)
+        .await;
+    assert_eq!(ids(&third), created[6..7]);
+    assert_eq!(
+        (third["size"].clone(), third["total"].clone()),
+        (json!(1), json!(7))
+    );
+    let (_, past) = list_by_uuid(UUID)
+        .query("size", "3")
+        .query("page", "9")
+        .send(&state)
+        .await;
+    assert_eq!(
+        (past["size"].clone(), past["total"].clone()),
+        (json!(0), json!(7))
+    );
+    let (_, none) = list_by_uuid(UUID).query("size", "0").send(&state).await;
+    assert_eq!(
+        (none["size"].clone(), none["total"].clone()),
+        (json!(0), json!(7))
+    );
+    let (_, most) = list_by_uuid(UUID).query("size", "-1").send(&state).await;
+    assert_eq!(ids(&most), created);
+    let (_, default) = list_by_uuid(UUID).send(&state).await;
+    assert_eq!(ids(&default), created, "default size holds them all");
+}
+
+#[tokio::test]
+async fn total_counts_every_match_even_when_the_page_stops_early() {
+    let state = cluster_logs_state().await;
+    for n in 0..25 {
+        create(
+            &state,
+            log_for(UUID, &format!("n{n}"), &format!("2025-05-01T11:{n:02}:00Z")),
+        )
+        .await;
+    }
+    let (_, page) = list_by_uuid(UUID).query("size", "2").send(&state).await;
+    assert_eq!(
+        (page["size"].clone(), page["total"].clone()),
+        (json!(2), json!(25))
+    );
+}
+
+#[tokio::test]
+async fn the_query_route_needs_a_cluster_and_narrows_by_both_ids() {
+    let state = cluster_logs_state().await;
+    let both = create(
+        &state,
+        json!({"cluster_uuid": UUID, "cluster_id": CLUSTER_ID, "severity": "Info"}),
+    )
+    .await;
+    let uuid_only = create(&state, json!({"cluster_uuid": UUID, "severity": "Info"})).await;
+    let id_only = create(
+        &state,
+        json!({"cluster_id": CLUSTER_ID, "severity": "Info"}),
+    )
+    .await;
+
+    let request = list_by_cluster();
+    let (status, error) = request.send(&state).await;
+    assert_eq!(status, 400);
+    assert_error(&error, 400, &request);
+    let (status, _) = list_by_cluster().query("cluster_id", "").send(&state).await;
+    assert_eq!(status, 400, "an empty id is no id");
+
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let (_, by_id) = list_by_cluster()
+        .query("cluster_id", CLUSTER_ID)
+        .send(&state)
+        .await;
+    assert_eq!(sorted(ids(&by_id)), sorted(vec![both.clone(), id_only]));
+    let (_, by_uuid) = list_by_cluster()
+        .query("cluster_uuid", UUID)
+        .send(&state)
+        .await;
+    assert_eq!(sorted(ids(&by_uuid)), sorted(vec![both.clone(), uuid_only]));
+    let (_, by_both) = list_by_cluster()
+        .query("cluster_uuid", UUID)
+        .query("cluster_id", CLUSTER_ID)
+        .send(&state)
+        .await;
+    assert_eq!(ids(&by_both), vec![both]);
+    assert_eq!(by_both["total"], 1);
+}
+
+#[tokio::test]
+async fn the_all_clusters_list_merges_every_shard_newest_first() {
+    let state = cluster_logs_state().await;
+    let mut created = Vec::new();
+    for n in 0..23 {
+        let uuid = format!("cluster-{}", n % 5);
+        created.push(
+            create(
+                &state,
+                log_for(&uuid, "x", &format!("2025-07-01T09:{n:02}:00Z")),
+            )
+            .await,
+        );
+    }
+    created.reverse();
+    let mut seen = Vec::new();
+    for page in 1..=5 {
+        let (status, list) = list_all()
+            .query("size", "5")
+            .query("page", &page.to_string())
+            .send(&state)
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(list["total"], 23);
+        seen.extend(ids(&list));
+    }
+    assert_eq!(seen, created, "pages walk every log once, newest first");
+}
+
+#[tokio::test]
+async fn paging_parameters_are_validated() {
+    let state = cluster_logs_state().await;
+    for (name, value) in [
+        ("page", "0"),
+        ("page", "abc"),
+        ("size", "many"),
+        ("page", "999999"),
+    ] {
+        let request = list_all()
+            .query(name, value)
+            .query("size", if name == "size" { value } else { "100" });
+        let (status, error) = request.send(&state).await;
+        assert_eq!(status, 400, "{name}={value}: {error}");
+        assert_error(&error, 400, &request);
+    }
+}
+
+#[tokio::test]
+async fn internal_logs_do_not_exist_for_customers() {
+    let state = cluster_logs_state().await;
+    let public = create(
+        &state,
+        json!({"cluster_uuid": UUID, "cluster_id": CLUSTER_ID, "severity": "Info"}),
+    )
+    .await;
+    let internal =
+        create(&state, json!({"cluster_uuid": UUID, "cluster_id": CLUSTER_ID, "severity": "Info", "internal_only": true})).await;
+
+    let customer_views = [
+        list_all(),
+        list_by_uuid(UUID),
+        list_by_cluster().query("cluster_id", CLUSTER_ID),
+        list_by_cluster().query("cluster_uuid", UUID),
+    ];
+    for request in customer_views {
+        let (_, list) = request
+            .clone()
+            .caller(Caller::customer())
+            .send(&state)
+            .await;
+        assert_eq!(ids(&list), vec![public.clone()], "{request:?}");
+        assert_eq!(list["total"], 1, "internal logs are not counted");
+        let (_, list) = request.caller(Caller::internal()).send(&state).await;
+        assert_eq!(list["total"], 2);
+    }
+    let (status, _) = get(&internal).caller(Caller::customer()).send(&state).await;
+    assert_eq!(status, 404);
+    let (status, _) = get(&internal).caller(Caller::internal()).send(&state).await;
+    assert_eq!(status, 200);
+    let (status, _) = delete(&internal)
+        .caller(Caller::with_roles(&["service-logs-admin"]))
+        .send(&state)
+        .await;
+    assert_eq!(
+        status, 404,
+        "an admin without the internal role cannot see it to delete it"
+    );
+    let (status, _) = delete(&internal).caller(Caller::admin()).send(&state).await;
+    assert_eq!(status, 204);
+}
+
+#[tokio::test]
+async fn no_identity_is_401_and_a_missing_role_is_403() {
+    let state = cluster_logs_state().await;
+    let id = create(&state, osdctl_body()).await;
+    let anonymous = [
+        post(&osdctl_body()),
+        get(&id),
+        delete(&id),
+        list_all(),
+        list_by_uuid(UUID),
+        list_by_cluster().query("cluster_uuid", UUID),
+    ];
+    for request in anonymous {
+        let request = request.caller(Caller::Anonymous);
+        let (status, error) = request.send(&state).await;
+        assert_eq!(status, 401, "{request:?}");
+        assert_error(&error, 401, &request);
+    }
+    let request = post(&osdctl_body()).caller(Caller::customer());
+    let (status, error) = request.send(&state).await;
+    assert_eq!(status, 403);
+    assert_error(&error, 403, &request);
+    let request = delete(&id).caller(Caller::writer());
+    let (status, error) = request.send(&state).await;
+    assert_eq!(status, 403);
+    assert_error(&error, 403, &request);
+    let (status, _) = get(&id).send(&state).await;
+    assert_eq!(status, 200, "the log is still there");
+}
+
+#[tokio::test]
+async fn local_tokens_work_only_when_signed_with_the_local_secret() {
+    use devtools::local_token::LocalClaims;
+    let state = cluster_logs_state().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let writer = LocalClaims::new("alice", &["service-logs-writer"], now, 600);
+    let good = writer.sign(LOCAL_SECRET, "groups").expect("signed");
+    let (status, log) = post(&osdctl_body())
+        .caller(Caller::LocalToken(good))
+        .send(&state)
+        .await;
+    assert_eq!(status, 201, "{log}");
+    assert_eq!(log["created_by"], "alice");
+
+    let forged = writer.sign("another-secret", "groups").expect("signed");
+    let expired = LocalClaims::new("alice", &["service-logs-writer"], now - 7_200, 60)
+        .sign(LOCAL_SECRET, "groups")
+        .expect("signed");
+    for token in [forged, expired, "not.a.token".to_owned()] {
+        let (status, _) = post(&osdctl_body())
+            .caller(Caller::LocalToken(token))
+            .send(&state)
+            .await;
+        assert_eq!(status, 401);
+    }
+
+    // With the secret unset, as template.yaml pins it, even a well-signed local token is refused.
+    let deployed = ClusterLogsState {
+        auth: shared::identity::Authenticator::new("groups", Some("")),
+        ..state.clone()
+    };
+    let token = writer.sign(LOCAL_SECRET, "groups").expect("signed");
+    let (status, _) = post(&osdctl_body())
+        .caller(Caller::LocalToken(token))
+        .send(&deployed)
+        .await;
+    assert_eq!(status, 401);
+}

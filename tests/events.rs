@@ -1,0 +1,62 @@
+//! Every sample event in events/ replayed through its function's handler against DynamoDB Local.
+
+use integration_tests::{cluster_logs_state, invoke, read, workspace_root};
+use shared::cluster_logs::{ClusterLogDraft, ClusterLogsState};
+use shared::identity::Caller;
+
+/// The log the get and delete events name.
+const EVENT_LOG_ID: &str = "01JD6Q9V8Y3C5T2W4X6Z8B0N1M";
+
+async fn seed_the_log_the_events_name(state: &ClusterLogsState) {
+    let draft = ClusterLogDraft {
+        cluster_uuid: Some("2d1c5f8a-7b3e-4f19-9c2d-6e8a0b4f7d13".into()),
+        severity: Some("Info".into()),
+        ..Default::default()
+    };
+    let mut log = draft
+        .into_cluster_log(&Caller::default(), std::time::SystemTime::now().into())
+        .expect("a valid log");
+    log.id = EVENT_LOG_ID.to_owned();
+    state.store.create(&log).await.expect("seeded");
+}
+
+#[tokio::test]
+async fn every_sample_event_gets_the_status_its_route_promises() {
+    let state = cluster_logs_state().await;
+    seed_the_log_the_events_name(&state).await;
+    // Reads before the delete, so the get still finds the log.
+    let expected = [
+        ("cluster-logs-create", 201),
+        ("cluster-logs-list", 200),
+        ("cluster-logs-list-by-uuid", 200),
+        ("cluster-logs-list-by-cluster", 200),
+        ("cluster-logs-get", 200),
+        ("cluster-logs-delete", 204),
+    ];
+    let mut replayed = Vec::new();
+    for (function, status) in expected {
+        let path = workspace_root()
+            .join("events")
+            .join(format!("{function}.json"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let request = lambda_http::request::from_str(&text).expect("a valid API Gateway event");
+        let (got, body) = read(invoke(&state, function, request).await);
+        assert_eq!(got, status, "{function}: {body}");
+        replayed.push(format!("{function}.json"));
+    }
+    let mut files: Vec<String> = std::fs::read_dir(workspace_root().join("events"))
+        .expect("events/")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.starts_with("cluster-logs-"))
+        .collect();
+    files.sort();
+    replayed.sort();
+    assert_eq!(files, replayed, "every cluster-log event file was replayed");
+}

@@ -1,0 +1,276 @@
+//! What the integration tests share: DynamoDB Local, a fresh table per test made from
+//! template.yaml, callers, and requests built as API Gateway HTTP API (payload 2.0) events.
+
+use std::path::PathBuf;
+
+use aws_sdk_dynamodb::Client;
+use devtools::template::Template;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use shared::cluster_logs::{ClusterLogStore, ClusterLogsState};
+use shared::identity::Authenticator;
+
+/// The local token secret the tests switch on where they test local tokens.
+pub const LOCAL_SECRET: &str = "integration-test-secret";
+
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn template() -> Template {
+    Template::load(&workspace_root().join("template.yaml")).expect("template.yaml parses")
+}
+
+/// A client for the DynamoDB Local that `make test` started.
+pub async fn dynamodb() -> Client {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+            .is_ok_and(|url| url.starts_with("http://127.0.0.1")),
+        "AWS_ENDPOINT_URL_DYNAMODB must point at DynamoDB Local on 127.0.0.1: run the tests with `make test`"
+    );
+    shared::dynamo::client_from_env().await
+}
+
+/// Creates a table with a unique name from the template's definition of `logical_id`.
+pub async fn fresh_table(client: &Client, logical_id: &str) -> String {
+    let tables = template().tables().expect("tables in template.yaml");
+    let definition = tables
+        .get(logical_id)
+        .expect("table declared in template.yaml");
+    let name = format!("{logical_id}-{}", ulid::Ulid::new());
+    definition
+        .create(client, &name)
+        .await
+        .expect("table created on DynamoDB Local");
+    name
+}
+
+/// Cluster-log functions' state over a fresh table; local tokens on, as under `make dev`.
+pub async fn cluster_logs_state() -> ClusterLogsState {
+    let client = dynamodb().await;
+    let table = fresh_table(&client, "ClusterLogsTable").await;
+    ClusterLogsState {
+        store: ClusterLogStore::new(client, table),
+        auth: Authenticator::new("groups", Some(LOCAL_SECRET)),
+    }
+}
+
+/// Who sends a request, and how their identity reaches the function.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// No credentials at all.
+    Anonymous,
+    /// Claims verified by API Gateway's JWT authorizer, as deployed; roles as API Gateway flattens them.
+    Gateway { user: String, roles: Vec<String> },
+    /// A local token in the Authorization header, as under `make dev`.
+    LocalToken(String),
+}
+
+impl Caller {
+    pub fn with_roles(roles: &[&str]) -> Self {
+        Caller::Gateway {
+            user: "jdoe".to_owned(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    pub fn writer() -> Self {
+        Self::with_roles(&["service-logs-writer"])
+    }
+
+    pub fn customer() -> Self {
+        Self::with_roles(&[])
+    }
+
+    pub fn internal() -> Self {
+        Self::with_roles(&["service-logs-internal"])
+    }
+
+    pub fn admin() -> Self {
+        Self::with_roles(&["service-logs-admin", "service-logs-internal"])
+    }
+}
+
+/// A request as API Gateway delivers it to the route `route` (e.g. `/cluster_logs/{id}`).
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    method: &'static str,
+    route: String,
+    path: String,
+    path_parameters: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    body: Option<String>,
+    caller: Caller,
+    request_id: String,
+}
+
+impl ApiRequest {
+    /// `route` and `path` are relative to /api/service_logs/v1.
+    pub fn new(method: &'static str, route: &str, path: &str) -> Self {
+        let base = shared::cluster_logs::BASE_PATH;
+        Self {
+            method,
+            route: format!("{base}{route}"),
+            path: format!("{base}{path}"),
+            path_parameters: Vec::new(),
+            query: Vec::new(),
+            body: None,
+            caller: Caller::writer(),
+            request_id: format!("req-{}", ulid::Ulid::new()),
+        }
+    }
+
+    pub fn path_parameter(mut self, name: &str, value: &str) -> Self {
+        self.path_parameters
+            .push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.query.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    pub fn json(self, body: &Value) -> Self {
+        self.body(body.to_string())
+    }
+
+    pub fn caller(mut self, caller: Caller) -> Self {
+        self.caller = caller;
+        self
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    pub fn event(&self) -> Value {
+        let mut headers = json!({"accept": "application/json", "host": "api.example.com"});
+        let mut authorizer = Value::Null;
+        match &self.caller {
+            Caller::Anonymous => {}
+            Caller::Gateway { user, roles } => {
+                authorizer = json!({"jwt": {"claims": {
+                    "sub": format!("sub-{user}"), "preferred_username": user, "email": format!("{user}@example.com"),
+                    "given_name": "Jane", "family_name": "Doe", "groups": format!("[{}]", roles.join(" ")),
+                }, "scopes": null}});
+            }
+            Caller::LocalToken(token) => {
+                headers["authorization"] = json!(format!("Bearer {token}"));
+            }
+        }
+        let raw_query = self
+            .query
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.replace(' ', "%20").replace('\'', "%27")))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut event = json!({
+            "version": "2.0",
+            "routeKey": format!("{} {}", self.method, self.route),
+            "rawPath": self.path,
+            "rawQueryString": raw_query,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "local", "domainName": "api.example.com",
+                "stage": "$default", "requestId": self.request_id, "routeKey": format!("{} {}", self.method, self.route),
+                "time": "21/Nov/2026:10:00:00 +0000", "timeEpoch": 0,
+                "http": {"method": self.method, "path": self.path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "tests"},
+            },
+            "isBase64Encoded": false,
+        });
+        if !authorizer.is_null() {
+            event["requestContext"]["authorizer"] = authorizer;
+        }
+        if !self.query.is_empty() {
+            event["queryStringParameters"] = self
+                .query
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+        }
+        if !self.path_parameters.is_empty() {
+            event["pathParameters"] = self
+                .path_parameters
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+        }
+        if let Some(body) = &self.body {
+            event["body"] = json!(body);
+            event["headers"]["content-type"] = json!("application/json");
+        }
+        event
+    }
+
+    pub fn build(&self) -> Request {
+        lambda_http::request::from_str(&self.event().to_string())
+            .expect("a valid API Gateway event")
+    }
+}
+
+/// A response's status and its body parsed as JSON (`Null` when empty).
+pub fn read(response: Response<Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.body().as_ref();
+    let json = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).expect("a JSON body")
+    };
+    (status, json)
+}
+
+/// Every cluster-log route: method, route under /api/service_logs/v1, and the function serving it.
+pub const CLUSTER_LOG_ROUTES: [(&str, &str, &str); 6] = [
+    ("POST", "/cluster_logs", "cluster-logs-create"),
+    ("GET", "/cluster_logs", "cluster-logs-list"),
+    ("GET", "/cluster_logs/{id}", "cluster-logs-get"),
+    ("DELETE", "/cluster_logs/{id}", "cluster-logs-delete"),
+    (
+        "GET",
+        "/clusters/{uuid}/cluster_logs",
+        "cluster-logs-list-by-uuid",
+    ),
+    (
+        "GET",
+        "/clusters/cluster_logs",
+        "cluster-logs-list-by-cluster",
+    ),
+];
+
+/// Runs `request` through the handler of the function `function`, as its main.rs would.
+pub async fn invoke(state: &ClusterLogsState, function: &str, request: Request) -> Response<Body> {
+    let outcome = match function {
+        "cluster-logs-create" => cluster_logs_create::handler(state, request).await,
+        "cluster-logs-get" => cluster_logs_get::handler(state, request).await,
+        "cluster-logs-delete" => cluster_logs_delete::handler(state, request).await,
+        "cluster-logs-list" => cluster_logs_list::handler(state, request).await,
+        "cluster-logs-list-by-uuid" => cluster_logs_list_by_uuid::handler(state, request).await,
+        "cluster-logs-list-by-cluster" => {
+            cluster_logs_list_by_cluster::handler(state, request).await
+        }
+        other => panic!("no function named {other}"),
+    };
+    outcome.expect("handlers answer every request with a response")
+}
+
+impl ApiRequest {
+    /// Sends this request to the function its method and route belong to.
+    pub async fn send(&self, state: &ClusterLogsState) -> (u16, Value) {
+        let base = shared::cluster_logs::BASE_PATH;
+        let function = CLUSTER_LOG_ROUTES
+            .iter()
+            .find(|(method, route, _)| {
+                *method == self.method && format!("{base}{route}") == self.route
+            })
+            .map(|(_, _, function)| *function)
+            .expect("a declared route");
+        read(invoke(state, function, self.build()).await)
+    }
+}

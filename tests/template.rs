@@ -1,0 +1,304 @@
+//! template.yaml is the one source of truth for tables, routes and permissions: these tests keep
+//! the code, the local router, DynamoDB Local and `sam local` from drifting away from it.
+
+use std::collections::BTreeSet;
+
+use integration_tests::{CLUSTER_LOG_ROUTES, dynamodb, fresh_table, template, workspace_root};
+use serde_norway::Value;
+
+fn get<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |value, key| value.get(*key))
+}
+
+/// A value as text; CloudFormation intrinsics (`!Sub`, `!GetAtt`) keep their tag so they stay visible.
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Tagged(tagged) => format!("{} {}", tagged.tag, text(&tagged.value)),
+        Value::Sequence(items) => items.iter().map(text).collect::<Vec<_>>().join(","),
+        other => serde_norway::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+    }
+}
+
+fn list(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::Sequence(items)) => items.iter().map(text).collect(),
+        Some(other) => vec![text(other)],
+        None => Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn tables_made_from_the_template_have_every_index_the_store_queries() {
+    let client = dynamodb().await;
+    let name = fresh_table(&client, "ClusterLogsTable").await;
+    let table = client
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .expect("described");
+    let table = table.table.expect("a table");
+    let indexes: BTreeSet<&str> = table
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    use shared::cluster_logs::{CLUSTER_ID_INDEX, CLUSTER_UUID_INDEX, TIME_INDEX};
+    for index in [CLUSTER_UUID_INDEX, CLUSTER_ID_INDEX, TIME_INDEX] {
+        assert!(
+            indexes.contains(index),
+            "{index} is declared in template.yaml and created locally"
+        );
+    }
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&name)
+        .send()
+        .await
+        .expect("ttl");
+    assert_eq!(
+        ttl.time_to_live_description()
+            .and_then(|d| d.attribute_name()),
+        Some("expires_at"),
+        "TTL follows the template"
+    );
+}
+
+#[test]
+fn local_tokens_cannot_be_switched_on_in_the_deployed_template() {
+    let template = template();
+    let secret = get(
+        &template.globals,
+        &["Function", "Environment", "Variables", "LOCAL_TOKEN_SECRET"],
+    );
+    assert_eq!(
+        secret,
+        Some(&Value::String(String::new())),
+        "a literal empty string, not a parameter or reference that a deployment could set"
+    );
+    for (name, function) in template.functions() {
+        let own = get(
+            &function.properties,
+            &["Environment", "Variables", "LOCAL_TOKEN_SECRET"],
+        );
+        assert!(own.is_none(), "{name} must not override LOCAL_TOKEN_SECRET");
+    }
+    assert!(
+        template
+            .parameters
+            .keys()
+            .all(|p| !p.to_lowercase().contains("secret") && !p.to_lowercase().contains("local")),
+        "no parameter can feed the local identity mechanism"
+    );
+}
+
+#[test]
+fn every_route_requires_the_jwt_authorizer() {
+    let template = template();
+    let api = &template.resources["HttpApi"].properties;
+    let default = get(api, &["Auth", "DefaultAuthorizer"])
+        .map(text)
+        .expect("a default authorizer");
+    let authorizer =
+        get(api, &["Auth", "Authorizers", &default]).expect("the default authorizer is declared");
+    assert!(
+        get(authorizer, &["JwtConfiguration", "issuer"]).is_some(),
+        "it is a JWT authorizer"
+    );
+    for (name, function) in template.functions() {
+        if let Some(Value::Mapping(events)) = get(&function.properties, &["Events"]) {
+            for event in events.values() {
+                let auth = get(event, &["Properties", "Auth", "Authorizer"]).map(text);
+                assert_ne!(
+                    auth.as_deref(),
+                    Some("NONE"),
+                    "{name} opts out of the authorizer"
+                );
+            }
+        }
+    }
+}
+
+/// (method, path, binary) of every HTTP route the template deploys.
+fn template_routes() -> BTreeSet<(String, String, String)> {
+    let template = template();
+    let mut routes = BTreeSet::new();
+    for (name, function) in template.functions() {
+        let binary = get(&function.metadata, &["BuildProperties", "Binary"])
+            .map(text)
+            .expect(name);
+        if let Some(Value::Mapping(events)) = get(&function.properties, &["Events"]) {
+            for event in events
+                .values()
+                .filter(|e| get(e, &["Type"]).map(text).as_deref() == Some("HttpApi"))
+            {
+                let path = get(event, &["Properties", "Path"])
+                    .map(text)
+                    .expect("a path");
+                let method = get(event, &["Properties", "Method"])
+                    .map(text)
+                    .expect("a method");
+                routes.insert((method.to_uppercase(), path, binary.clone()));
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn routes_in_the_template_match_the_local_router_and_the_tests() {
+    let cargo: toml::Table = std::fs::read_to_string(workspace_root().join("Cargo.toml"))
+        .expect("Cargo.toml")
+        .parse()
+        .expect("valid TOML");
+    let router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .expect("a router");
+    let mut local = BTreeSet::new();
+    for (path, routes) in router {
+        for route in routes.as_array().expect("method routes") {
+            local.insert((
+                route["method"].as_str().expect("method").to_owned(),
+                path.clone(),
+                route["function"].as_str().expect("function").to_owned(),
+            ));
+        }
+    }
+    let deployed = template_routes();
+    assert_eq!(
+        deployed, local,
+        "template.yaml and [workspace.metadata.lambda.watch.router] differ"
+    );
+    let tested: BTreeSet<_> = CLUSTER_LOG_ROUTES
+        .iter()
+        .map(|(m, r, f)| {
+            (
+                m.to_string(),
+                format!("{}{r}", shared::cluster_logs::BASE_PATH),
+                f.to_string(),
+            )
+        })
+        .collect();
+    let deployed_cluster_routes: BTreeSet<_> = deployed
+        .into_iter()
+        .filter(|(_, path, _)| path.starts_with("/api/service_logs/"))
+        .collect();
+    assert_eq!(
+        deployed_cluster_routes, tested,
+        "the tests know every cluster-log route"
+    );
+}
+
+#[test]
+fn every_function_crate_is_deployed_by_the_template() {
+    let template = template();
+    let binaries: BTreeSet<String> = template
+        .functions()
+        .filter_map(|(_, f)| get(&f.metadata, &["BuildProperties", "Binary"]).map(text))
+        .collect();
+    let crates: BTreeSet<String> = std::fs::read_dir(workspace_root().join("functions"))
+        .expect("functions/")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(binaries, crates);
+    for (name, function) in template.functions() {
+        assert_eq!(
+            get(&function.metadata, &["BuildMethod"])
+                .map(text)
+                .as_deref(),
+            Some("rust-cargolambda"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_sam_local_env_file_names_only_variables_the_template_declares() {
+    let template = template();
+    let mut declared: BTreeSet<String> =
+        match get(&template.globals, &["Function", "Environment", "Variables"]) {
+            Some(Value::Mapping(vars)) => vars.keys().map(text).collect(),
+            _ => BTreeSet::new(),
+        };
+    for (_, function) in template.functions() {
+        if let Some(Value::Mapping(vars)) = get(&function.properties, &["Environment", "Variables"])
+        {
+            declared.extend(vars.keys().map(text));
+        }
+    }
+    let env: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("local/env.json")).expect("local/env.json"),
+    )
+    .expect("valid JSON");
+    for (scope, vars) in env.as_object().expect("an object") {
+        for name in vars.as_object().expect("variables").keys() {
+            assert!(
+                declared.contains(name),
+                "{scope}.{name} is not declared in template.yaml; sam local would ignore it"
+            );
+        }
+    }
+}
+
+#[test]
+fn each_function_may_do_only_what_its_code_does() {
+    let template = template();
+    let readers = [
+        "cluster-logs-get",
+        "cluster-logs-list",
+        "cluster-logs-list-by-uuid",
+        "cluster-logs-list-by-cluster",
+    ];
+    let read_actions = [
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+    ];
+    for (name, function) in template.functions() {
+        let binary = get(&function.metadata, &["BuildProperties", "Binary"])
+            .map(text)
+            .unwrap_or_default();
+        let Some(Value::Sequence(policies)) = get(&function.properties, &["Policies"]) else {
+            panic!("{name} has no inline policy");
+        };
+        for policy in policies {
+            let Some(Value::Sequence(statements)) = get(policy, &["Statement"]) else {
+                panic!("{name}: policies are inline statements");
+            };
+            for statement in statements {
+                let actions = list(get(statement, &["Action"]));
+                let resources = list(get(statement, &["Resource"]));
+                for action in &actions {
+                    assert!(!action.contains('*'), "{name}: wildcard action {action}");
+                    assert!(!action.contains("Scan"), "{name}: no request path may Scan");
+                    if readers.contains(&binary.as_str()) {
+                        assert!(
+                            read_actions.contains(&action.as_str()),
+                            "{name}: a reader may not {action}"
+                        );
+                    }
+                }
+                for resource in &resources {
+                    assert!(
+                        resource.starts_with('!'),
+                        "{name}: resources name the table, not {resource}"
+                    );
+                    assert!(
+                        !resource.ends_with("index/*"),
+                        "{name}: name the indexes it queries"
+                    );
+                }
+            }
+        }
+    }
+}
