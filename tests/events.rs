@@ -1,6 +1,6 @@
 //! Every sample event in events/ replayed through its function's handler against DynamoDB Local.
 
-use integration_tests::{cluster_logs_state, invoke, read, workspace_root};
+use integration_tests::{cluster_logs_state, file_names, invoke, read, workspace_root};
 use shared::cluster_logs::{ClusterLogDraft, ClusterLogsState};
 use shared::identity::Caller;
 
@@ -45,15 +45,8 @@ async fn every_sample_event_gets_the_status_its_route_promises() {
         assert_eq!(got, status, "{function}: {body}");
         replayed.push(format!("{function}.json"));
     }
-    let mut files: Vec<String> = std::fs::read_dir(workspace_root().join("events"))
-        .expect("events/")
-        .map(|entry| {
-            entry
-                .expect("entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
+    let mut files: Vec<String> = file_names("events")
+        .into_iter()
         .filter(|name| name.starts_with("cluster-logs-"))
         .collect();
     files.sort();

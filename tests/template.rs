@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use integration_tests::{CLUSTER_LOG_ROUTES, dynamodb, fresh_table, template, workspace_root};
+use integration_tests::{
+    CLUSTER_LOG_ROUTES, dynamodb, file_names, fresh_table, template, workspace_root,
+};
 use serde_norway::Value;
 
 fn get<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
@@ -200,16 +202,7 @@ fn every_function_crate_is_deployed_by_the_template() {
         .functions()
         .filter_map(|(_, f)| get(&f.metadata, &["BuildProperties", "Binary"]).map(text))
         .collect();
-    let crates: BTreeSet<String> = std::fs::read_dir(workspace_root().join("functions"))
-        .expect("functions/")
-        .map(|entry| {
-            entry
-                .expect("entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
+    let crates: BTreeSet<String> = file_names("functions").into_iter().collect();
     assert_eq!(binaries, crates);
     for (name, function) in template.functions() {
         assert_eq!(

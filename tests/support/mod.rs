@@ -17,6 +17,20 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Names of the entries of a workspace folder, e.g. `events` or `functions`.
+pub fn file_names(folder: &str) -> Vec<String> {
+    std::fs::read_dir(workspace_root().join(folder))
+        .unwrap_or_else(|e| panic!("{folder}/: {e}"))
+        .map(|entry| {
+            entry
+                .expect("a folder entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
 pub fn template() -> Template {
     Template::load(&workspace_root().join("template.yaml")).expect("template.yaml parses")
 }

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
 use ulid::Ulid;
 
 use super::{ClusterLog, ClusterLogFilter, ClusterScope, PageRequest, Visibility};
-use crate::dynamo::{Filter, Item, NewestFirst, PartitionQuery, StoreError, read_window};
+use crate::dynamo::{Filter, Item, NewestFirst, PartitionQuery, StoreError, Window, read_window};
 
 pub const CLUSTER_UUID_INDEX: &str = "cluster-uuid-index";
 pub const CLUSTER_ID_INDEX: &str = "cluster-id-index";
@@ -189,20 +189,20 @@ impl ClusterLogStore {
             } => return Ok(ListPage::default()),
         };
         let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
-        if known_total.is_some_and(|total| page.offset() >= total) {
-            return Ok(ListPage {
-                items: Vec::new(),
-                total: known_total.unwrap_or(0),
-            });
-        }
-        let window = read_window(
-            &self.client,
-            queries.clone(),
-            ORDER,
-            offset,
-            page.size as usize,
-        )
-        .await?;
+        let nothing_to_read =
+            page.size == 0 || known_total.is_some_and(|total| page.offset() >= total);
+        let window = if nothing_to_read {
+            Window::default()
+        } else {
+            read_window(
+                &self.client,
+                queries.clone(),
+                ORDER,
+                offset,
+                page.size as usize,
+            )
+            .await?
+        };
         let items = window
             .items
             .into_iter()
