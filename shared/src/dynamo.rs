@@ -1,6 +1,7 @@
 //! DynamoDB access shared by both log kinds: the client, error classification, and reading an
 //! index newest first, across one or several partitions merged by sort key.
 
+use std::cmp::Ordering;
 use std::collections::{HashMap, VecDeque};
 
 use aws_sdk_dynamodb::Client;
@@ -70,15 +71,29 @@ where
     }
 }
 
-/// One Query over one partition of a table or index, read newest first (descending sort key).
+/// One Query over one partition of a table or index.
 #[derive(Debug, Clone)]
 pub struct PartitionQuery {
     pub table: String,
     pub index: Option<&'static str>,
     pub partition_attribute: &'static str,
     pub partition_value: String,
+    /// A key condition on the sort key, when the query asks for a range of it.
+    pub sort_range: Option<SortRange>,
     /// A FilterExpression over non-key attributes, with its names and values bound, never pasted.
     pub filter: Option<Filter>,
+    /// Ascending sort key when true; newest first (descending) when false.
+    pub forward: bool,
+    /// Where to resume: the first read starts after this key (ExclusiveStartKey).
+    pub start_after: Option<Item>,
+}
+
+/// `lower <= sort key <= upper`, either bound optional.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortRange {
+    pub attribute: &'static str,
+    pub lower: Option<String>,
+    pub upper: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -101,29 +116,78 @@ impl Filter {
         self
     }
 
-    /// `attribute = value`, both bound through placeholders named after `tag`.
-    pub fn equals(tag: &str, attribute: &str, value: AttributeValue) -> Filter {
+    /// `attribute <op> value`, both bound through placeholders named after `tag`.
+    pub fn compare(tag: &str, attribute: &str, op: &str, value: AttributeValue) -> Filter {
         Filter {
-            expression: format!("#{tag} = :{tag}"),
+            expression: format!("#{tag} {op} :{tag}"),
             names: HashMap::from([(format!("#{tag}"), attribute.to_owned())]),
             values: HashMap::from([(format!(":{tag}"), value)]),
         }
     }
+
+    pub fn equals(tag: &str, attribute: &str, value: AttributeValue) -> Filter {
+        Filter::compare(tag, attribute, "=", value)
+    }
+
+    /// ANDs the filters that are there; `None` when none is.
+    pub fn all(filters: impl IntoIterator<Item = Option<Filter>>) -> Option<Filter> {
+        filters.into_iter().flatten().reduce(Filter::and)
+    }
 }
 
 impl PartitionQuery {
+    /// A newest-first query of one partition, with no range, filter or start position.
+    pub fn newest_first(
+        table: &str,
+        index: Option<&'static str>,
+        partition_attribute: &'static str,
+        partition_value: String,
+    ) -> Self {
+        Self {
+            table: table.to_owned(),
+            index,
+            partition_attribute,
+            partition_value,
+            sort_range: None,
+            filter: None,
+            forward: false,
+            start_after: None,
+        }
+    }
+
     fn request(
         &self,
         client: &Client,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let mut key_condition = "#pk = :pk".to_owned();
         let mut request = client
             .query()
             .table_name(&self.table)
             .set_index_name(self.index.map(str::to_owned))
-            .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", self.partition_attribute)
             .expression_attribute_values(":pk", AttributeValue::S(self.partition_value.clone()))
-            .scan_index_forward(false);
+            .scan_index_forward(self.forward);
+        if let Some(range) = self
+            .sort_range
+            .as_ref()
+            .filter(|r| r.lower.is_some() || r.upper.is_some())
+        {
+            request = request.expression_attribute_names("#sk", range.attribute);
+            key_condition.push_str(match (&range.lower, &range.upper) {
+                (Some(_), Some(_)) => " AND #sk BETWEEN :lower AND :upper",
+                (Some(_), None) => " AND #sk >= :lower",
+                _ => " AND #sk <= :upper",
+            });
+            if let Some(lower) = &range.lower {
+                request =
+                    request.expression_attribute_values(":lower", AttributeValue::S(lower.clone()));
+            }
+            if let Some(upper) = &range.upper {
+                request =
+                    request.expression_attribute_values(":upper", AttributeValue::S(upper.clone()));
+            }
+        }
+        request = request.key_condition_expression(key_condition);
         if let Some(filter) = &self.filter {
             request = request.filter_expression(&filter.expression);
             for (placeholder, name) in &filter.names {
@@ -140,7 +204,7 @@ impl PartitionQuery {
     /// is billed like reading them), so it costs what that partition holds, never the whole table.
     pub async fn count(&self, client: &Client) -> Result<u64, StoreError> {
         let mut total = 0u64;
-        let mut start: Option<Item> = None;
+        let mut start = self.start_after.clone();
         loop {
             let output = self
                 .request(client)
@@ -157,7 +221,7 @@ impl PartitionQuery {
     }
 }
 
-/// Sort order of merged items: by this attribute, then by `tie_breaker`, both descending.
+/// Order of cluster logs: by this attribute, then by `tie_breaker`, both descending.
 #[derive(Debug, Clone, Copy)]
 pub struct NewestFirst {
     pub sort_attribute: &'static str,
@@ -165,16 +229,30 @@ pub struct NewestFirst {
 }
 
 impl NewestFirst {
-    fn key<'a>(&self, item: &'a Item) -> (&'a str, &'a str) {
-        let text = |name: &str| match item.get(name) {
-            Some(AttributeValue::S(value)) => value.as_str(),
-            _ => "",
-        };
-        (text(self.sort_attribute), text(self.tie_breaker))
+    /// `Less` when `a` comes first, that is, when `a` is newer.
+    pub fn compare(&self, a: &Item, b: &Item) -> Ordering {
+        let newer = text(b, self.sort_attribute).cmp(text(a, self.sort_attribute));
+        newer.then_with(|| text(b, self.tie_breaker).cmp(text(a, self.tie_breaker)))
     }
 }
 
-/// The result of reading a window of a newest-first listing.
+/// A string attribute, or `""` when it is absent or not a string.
+pub fn text<'a>(item: &'a Item, name: &str) -> &'a str {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => value.as_str(),
+        _ => "",
+    }
+}
+
+/// A number attribute, or 0 when it is absent or not a whole number.
+pub fn number(item: &Item, name: &str) -> i64 {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The result of reading a window of a merged listing.
 #[derive(Debug, Default)]
 pub struct Window {
     pub items: Vec<Item>,
@@ -190,14 +268,22 @@ struct Cursor {
     done: bool,
 }
 
-/// Reads items `skip..skip+take` of the newest-first merge of `queries`.
+/// How a merged read orders and selects items.
+pub struct Merge<'a> {
+    /// `Less` when the first item comes first. Each partition must already be in this order.
+    pub order: &'a (dyn Fn(&Item, &Item) -> Ordering + Sync),
+    /// Conditions DynamoDB cannot express (case-insensitive text), applied while reading.
+    pub keep: &'a (dyn Fn(&Item) -> bool + Sync),
+}
+
+/// Reads matches `skip..skip+take` of the merge of `queries` (a k-way merge by `merge.order`).
 ///
-/// Each partition is read lazily in chunks no larger than what is still needed, so a first page
-/// costs about one page of reads plus one small chunk per extra partition, and never the table.
+/// Each partition is read lazily, all that need more at once, in chunks no larger than what is
+/// still needed, so a page costs about one page of reads plus a small chunk per extra partition.
 pub async fn read_window(
     client: &Client,
     queries: Vec<PartitionQuery>,
-    order: NewestFirst,
+    merge: &Merge<'_>,
     skip: usize,
     take: usize,
 ) -> Result<Window, StoreError> {
@@ -205,9 +291,9 @@ pub async fn read_window(
     let mut cursors: Vec<Cursor> = queries
         .into_iter()
         .map(|query| Cursor {
+            next_start: query.start_after.clone(),
             query,
             buffer: VecDeque::new(),
-            next_start: None,
             done: false,
         })
         .collect();
@@ -215,27 +301,20 @@ pub async fn read_window(
     let mut window = Window::default();
     let mut seen = 0usize;
     while seen < wanted {
-        let remaining = wanted - seen;
-        for cursor in cursors
+        let chunk = (wanted - seen).div_ceil(partitions).clamp(10, 1_000);
+        let refills = cursors
             .iter_mut()
-            .filter(|c| c.buffer.is_empty() && !c.done)
-        {
-            let chunk = remaining.div_ceil(partitions).clamp(10, 1_000);
-            fill(client, cursor, chunk).await?;
-        }
-        let newest = cursors
+            .filter(|cursor| cursor.buffer.is_empty() && !cursor.done)
+            .map(|cursor| fill(client, cursor, chunk, merge.keep));
+        futures::future::try_join_all(refills).await?;
+        let first = cursors
             .iter()
             .enumerate()
-            .filter_map(|(index, cursor)| {
-                cursor.buffer.front().map(|item| (index, order.key(item)))
-            })
-            .max_by(|a, b| a.1.cmp(&b.1))
+            .filter_map(|(index, cursor)| cursor.buffer.front().map(|item| (index, item)))
+            .min_by(|a, b| (merge.order)(a.1, b.1))
             .map(|(index, _)| index);
-        let Some(index) = newest else {
+        let Some(item) = first.and_then(|index| cursors[index].buffer.pop_front()) else {
             window.exhausted = true;
-            break;
-        };
-        let Some(item) = cursors[index].buffer.pop_front() else {
             break;
         };
         seen += 1;
@@ -252,7 +331,12 @@ pub async fn read_window(
 }
 
 /// Reads the next chunk of one partition; a filtered chunk may come back empty while more remain.
-async fn fill(client: &Client, cursor: &mut Cursor, chunk: usize) -> Result<(), StoreError> {
+async fn fill(
+    client: &Client,
+    cursor: &mut Cursor,
+    chunk: usize,
+    keep: &(dyn Fn(&Item) -> bool + Sync),
+) -> Result<(), StoreError> {
     while cursor.buffer.is_empty() && !cursor.done {
         let output = cursor
             .query
@@ -261,7 +345,13 @@ async fn fill(client: &Client, cursor: &mut Cursor, chunk: usize) -> Result<(), 
             .set_exclusive_start_key(cursor.next_start.take())
             .send()
             .await?;
-        cursor.buffer.extend(output.items.unwrap_or_default());
+        cursor.buffer.extend(
+            output
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|item| keep(item)),
+        );
         match output.last_evaluated_key {
             Some(key) if !key.is_empty() => cursor.next_start = Some(key),
             _ => cursor.done = true,

@@ -14,7 +14,9 @@ use aws_sdk_dynamodb::types::{
 use ulid::Ulid;
 
 use super::{ClusterLog, ClusterLogFilter, ClusterScope, PageRequest, Visibility};
-use crate::dynamo::{Filter, Item, NewestFirst, PartitionQuery, StoreError, Window, read_window};
+use crate::dynamo::{
+    Filter, Item, Merge, NewestFirst, PartitionQuery, StoreError, Window, read_window,
+};
 
 pub const CLUSTER_UUID_INDEX: &str = "cluster-uuid-index";
 pub const CLUSTER_ID_INDEX: &str = "cluster-id-index";
@@ -194,10 +196,14 @@ impl ClusterLogStore {
         let window = if nothing_to_read {
             Window::default()
         } else {
+            let merge = Merge {
+                order: &|a, b| ORDER.compare(a, b),
+                keep: &|_| true,
+            };
             read_window(
                 &self.client,
                 queries.clone(),
-                ORDER,
+                &merge,
                 offset,
                 page.size as usize,
             )
@@ -231,11 +237,8 @@ impl ClusterLogStore {
         filter: Option<Filter>,
     ) -> PartitionQuery {
         PartitionQuery {
-            table: self.table.clone(),
-            index,
-            partition_attribute: attribute,
-            partition_value: value,
             filter,
+            ..PartitionQuery::newest_first(&self.table, index, attribute, value)
         }
     }
 
