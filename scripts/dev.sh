@@ -30,7 +30,7 @@ start_dynamodb_local "$DYNAMODB_PORT" "$LOCAL/dynamodb-data"
 say "Creating the tables declared in template.yaml"
 cargo run --quiet --locked -p devtools --bin create-tables
 
-export CLUSTER_LOGS_TABLE=ClusterLogsTable
+export CLUSTER_LOGS_TABLE=ClusterLogsTable SYSTEM_LOGS_TABLE=SystemLogsTable
 export LOCAL_TOKEN_SECRET; LOCAL_TOKEN_SECRET=$(local_env LOCAL_TOKEN_SECRET)
 export RUST_LOG="${RUST_LOG:-info}"
 # Where `make token` and `make seed` find this server's settings.
@@ -42,6 +42,7 @@ echo "    try:           curl -H \"Authorization: Bearer \$TOKEN\" http://127.0.
 set -m # its own process group, so Ctrl-C and cleanup reach the functions it spawned
 cargo lambda watch -A 127.0.0.1 -P "$PORT" \
   --env-var "CLUSTER_LOGS_TABLE=$CLUSTER_LOGS_TABLE" \
+  --env-var "SYSTEM_LOGS_TABLE=$SYSTEM_LOGS_TABLE" \
   --env-var "LOCAL_TOKEN_SECRET=$LOCAL_TOKEN_SECRET" \
   --env-var "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" \
   --env-var "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID" \

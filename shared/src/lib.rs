@@ -6,5 +6,6 @@ pub mod cluster_logs;
 pub mod dynamo;
 pub mod http;
 pub mod identity;
+pub mod system_logs;
 pub mod telemetry;
 pub mod timestamp;

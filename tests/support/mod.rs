@@ -9,6 +9,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shared::cluster_logs::{ClusterLogStore, ClusterLogsState};
 use shared::identity::Authenticator;
+use shared::system_logs::{SystemLogStore, SystemLogsState};
 
 /// The local token secret the tests switch on where they test local tokens.
 pub const LOCAL_SECRET: &str = "integration-test-secret";
@@ -69,6 +70,16 @@ pub async fn cluster_logs_state() -> ClusterLogsState {
     }
 }
 
+/// System-log functions' state over a fresh table; local tokens on, as under `make dev`.
+pub async fn system_logs_state() -> SystemLogsState {
+    let client = dynamodb().await;
+    let table = fresh_table(&client, "SystemLogsTable").await;
+    SystemLogsState {
+        store: SystemLogStore::new(client, table),
+        auth: Authenticator::new("groups", Some(LOCAL_SECRET)),
+    }
+}
+
 /// Who sends a request, and how their identity reaches the function.
 #[derive(Debug, Clone)]
 pub enum Caller {
@@ -121,7 +132,16 @@ pub struct ApiRequest {
 impl ApiRequest {
     /// `route` and `path` are relative to /api/service_logs/v1.
     pub fn new(method: &'static str, route: &str, path: &str) -> Self {
-        let base = shared::cluster_logs::BASE_PATH;
+        Self::under(shared::cluster_logs::BASE_PATH, method, route, path)
+    }
+
+    /// A system-logs request: `route` and `path` are relative to /api/system-logs; a reader calls.
+    pub fn system(method: &'static str, route: &str, path: &str) -> Self {
+        Self::under("/api/system-logs", method, route, path)
+            .caller(Caller::with_roles(&["system-logs-reader"]))
+    }
+
+    fn under(base: &str, method: &'static str, route: &str, path: &str) -> Self {
         Self {
             method,
             route: format!("{base}{route}"),
@@ -159,12 +179,17 @@ impl ApiRequest {
         self
     }
 
+    pub fn method(mut self, method: &'static str) -> Self {
+        self.method = method;
+        self
+    }
+
     pub fn request_id(&self) -> &str {
         &self.request_id
     }
 
     pub fn event(&self) -> Value {
-        let mut headers = json!({"accept": "application/json", "host": "api.example.com"});
+        let mut headers = json!({"accept": "application/json", "host": "api.example.com", "x-forwarded-proto": "https"});
         let mut authorizer = Value::Null;
         match &self.caller {
             Caller::Anonymous => {}
@@ -181,7 +206,7 @@ impl ApiRequest {
         let raw_query = self
             .query
             .iter()
-            .map(|(k, v)| format!("{k}={}", v.replace(' ', "%20").replace('\'', "%27")))
+            .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
             .collect::<Vec<_>>()
             .join("&");
         let mut event = json!({
@@ -286,5 +311,82 @@ impl ApiRequest {
             .map(|(_, _, function)| *function)
             .expect("a declared route");
         read(invoke(state, function, self.build()).await)
+    }
+}
+
+/// Percent-encodes everything but unreserved characters, as a client building a URL does.
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Every system-log route: route under /api/system-logs, and the function serving it (any method).
+pub const SYSTEM_LOG_ROUTES: [(&str, &str); 4] = [
+    ("/", "system-logs-list"),
+    ("/{id}/", "system-logs-retrieve"),
+    ("/instances/", "system-logs-instances"),
+    ("/stats/", "system-logs-stats"),
+];
+
+/// A response as a test reads it: status, headers by lowercase name, and the JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: Value,
+    pub raw_body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+impl ApiRequest {
+    /// Sends this system-logs request to the function its route belongs to.
+    pub async fn answer(&self, state: &SystemLogsState) -> Answer {
+        let function = SYSTEM_LOG_ROUTES
+            .iter()
+            .find(|(route, _)| format!("/api/system-logs{route}") == self.route)
+            .map(|(_, function)| *function)
+            .expect("a declared route");
+        let request = self.build();
+        let response = match function {
+            "system-logs-list" => system_logs_list::handler(state, request).await,
+            "system-logs-retrieve" => system_logs_retrieve::handler(state, request).await,
+            "system-logs-instances" => system_logs_instances::handler(state, request).await,
+            "system-logs-stats" => system_logs_stats::handler(state, request).await,
+            other => panic!("no function named {other}"),
+        }
+        .expect("handlers answer every request with a response");
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    value.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let raw_body = response.body().as_ref().to_vec();
+        let body = if raw_body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&raw_body).expect("a JSON body")
+        };
+        Answer {
+            status: response.status().as_u16(),
+            headers,
+            body,
+            raw_body,
+        }
     }
 }

@@ -127,7 +127,7 @@ impl ClusterLogStore {
         match outcome {
             Ok(_) => Ok(true),
             // Deleted by a concurrent request between our read and our write: it is gone either way.
-            Err(error) if lost_condition(&error) => Ok(false),
+            Err(error) if crate::dynamo::lost_condition(&error) => Ok(false),
             Err(error) => Err(error.into()),
         }
     }
@@ -328,20 +328,4 @@ fn count_of(item: &Item, attribute: &str) -> u64 {
 fn time_shard(id: &str) -> String {
     let random = Ulid::from_string(id).map(|ulid| ulid.random()).unwrap_or(0);
     (random % u128::from(TIME_SHARDS)).to_string()
-}
-
-fn lost_condition<R>(
-    error: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-        R,
-    >,
-) -> bool {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    match error.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
-            .cancellation_reasons()
-            .iter()
-            .any(|reason| reason.code() == Some("ConditionalCheckFailed")),
-        _ => false,
-    }
 }

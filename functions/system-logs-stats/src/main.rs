@@ -1,0 +1,12 @@
+use lambda_http::{Error, run, service_fn};
+use shared::system_logs::SystemLogsState;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let state = SystemLogsState::from_env().await?;
+    run(service_fn(|request| {
+        system_logs_stats::handler(&state, request)
+    }))
+    .await
+}

@@ -1,0 +1,69 @@
+//! Every way a system-log request can fail, and its DRF-style status and body, in one place.
+
+use std::collections::BTreeMap;
+
+use crate::dynamo::StoreError;
+use crate::identity::AuthError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SystemLogError {
+    /// 400: one list of messages per bad parameter.
+    #[error("invalid parameters: {0:?}")]
+    InvalidParams(BTreeMap<String, Vec<String>>),
+    /// 400: an ordering no index serves, over more logs than may be sorted in memory.
+    #[error("more than {0} logs match an ordering that must be sorted in memory")]
+    TooManyToSort(usize),
+    #[error("Invalid page.")]
+    InvalidPage,
+    /// No log has this id, or it does not pass the filters.
+    #[error("No SystemLog matches the given query.")]
+    NoSuchLog,
+    /// The id is not an integer.
+    #[error("Not found.")]
+    NotFound,
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("Method \"{0}\" not allowed.")]
+    MethodNotAllowed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SystemLogError {
+    pub fn status(&self) -> u16 {
+        match self {
+            SystemLogError::InvalidParams(_) | SystemLogError::TooManyToSort(_) => 400,
+            SystemLogError::Auth(AuthError::MissingRole(_)) => 403,
+            SystemLogError::Auth(_) => 401,
+            SystemLogError::InvalidPage | SystemLogError::NoSuchLog | SystemLogError::NotFound => {
+                404
+            }
+            SystemLogError::MethodNotAllowed(_) => 405,
+            SystemLogError::Store(StoreError::Unavailable(_)) => 503,
+            SystemLogError::Store(_) => 500,
+        }
+    }
+
+    /// The body DRF would send.
+    pub fn body(&self) -> serde_json::Value {
+        let detail = |text: &str| serde_json::json!({ "detail": text });
+        match self {
+            SystemLogError::InvalidParams(problems) => serde_json::json!(problems),
+            SystemLogError::TooManyToSort(limit) => detail(&format!(
+                "This ordering is sorted in memory and more than {limit} logs match; add filters or order by created."
+            )),
+            SystemLogError::Auth(AuthError::MissingCredentials) => {
+                detail("Authentication credentials were not provided.")
+            }
+            SystemLogError::Auth(AuthError::InvalidToken) => detail("Invalid token."),
+            SystemLogError::Auth(AuthError::MissingRole(_)) => {
+                detail("You do not have permission to perform this action.")
+            }
+            SystemLogError::Store(StoreError::Unavailable(_)) => {
+                detail("The log store is temporarily unavailable; retry the request.")
+            }
+            SystemLogError::Store(_) => detail("A server error occurred."),
+            other => detail(&other.to_string()),
+        }
+    }
+}

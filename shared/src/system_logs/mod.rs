@@ -1,0 +1,39 @@
+//! System logs (Waldur's `/api/system-logs/`): the model, the one write path every writer uses,
+//! the store, list queries and the DRF-style wire format.
+
+pub mod api;
+mod error;
+mod model;
+mod query;
+mod scrub;
+mod store;
+
+pub use error::SystemLogError;
+pub use model::{FILTERABLE_LEVELS, LEVELS, SOURCES, SystemLog, SystemLogRecord, level_number};
+pub use query::{LogPage, Ordering, PageSpec, SystemLogFilter, list_request};
+pub use scrub::{MESSAGE_MAX_CHARS, TRACEBACK_MAX_CHARS, scrub};
+pub use store::{
+    AGGREGATE_INDEX, INSTANCE_INDEX, InstanceAggregate, LEVEL_INDEX, MAX_ID, SystemLogStore,
+    WriteError, Written,
+};
+
+/// Environment variable naming the system-logs table.
+pub const TABLE_VAR: &str = "SYSTEM_LOGS_TABLE";
+
+/// What every system-log function holds across invocations: built once at cold start.
+#[derive(Debug, Clone)]
+pub struct SystemLogsState {
+    pub store: SystemLogStore,
+    pub auth: crate::identity::Authenticator,
+}
+
+impl SystemLogsState {
+    pub async fn from_env() -> Result<Self, crate::dynamo::StoreError> {
+        let table = crate::dynamo::table_name(TABLE_VAR)?;
+        let client = crate::dynamo::client_from_env().await;
+        Ok(Self {
+            store: SystemLogStore::new(client, table),
+            auth: crate::identity::Authenticator::from_env(),
+        })
+    }
+}
