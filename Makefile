@@ -1,11 +1,12 @@
 # The two commands: `make dev` serves every route on http://127.0.0.1:3000; `make test` runs every test.
-.PHONY: dev test token lint fmt clean help
+.PHONY: dev test token seed lint fmt clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make dev                                  DynamoDB Local + every route on http://127.0.0.1:\$${PORT:-3000} (Ctrl-C stops)"
 	@echo "make test                                 all tests against a fresh DynamoDB Local"
 	@echo "make token ROLES=a,b USER=name            a bearer token the local server accepts"
+	@echo "make seed                                 demo data into the tables of a running make dev"
 	@echo "make lint                                 fmt, clippy, cfn-lint and sam validate --lint"
 
 dev:
@@ -17,6 +18,9 @@ test:
 # USER is the login name in most shells; only an explicit `make token USER=...` overrides it.
 token:
 	@USER_NAME="$(if $(filter command line,$(origin USER)),$(USER),developer)" ROLES="$(ROLES)" bash scripts/token.sh
+
+seed:
+	@bash scripts/seed.sh
 
 lint:
 	@bash scripts/lint.sh

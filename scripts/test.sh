@@ -11,7 +11,13 @@ log="$LOCAL/test-output.log"
 set +e
 cargo test --workspace --locked "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+if [ "$status" -eq 0 ] && [ $# -eq 0 ]; then
+  bash "$ROOT/scripts/client-check.sh" 2>&1 | tee -a "$log"
+  status=${PIPESTATUS[0]}
+fi
 set -e
-# One closing line for the whole workspace (cargo prints one per test binary, doc tests last).
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
+# One closing line for everything (cargo prints one per test binary, pytest its own).
+awk '/^test result:/ { passed += $4; failed += $6 }
+     /[0-9]+ passed/ && !/^test result:/ { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) passed += $i; if ($(i+1) ~ /^failed/) failed += $i } }
+     END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
 exit "$status"

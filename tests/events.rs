@@ -1,6 +1,8 @@
 //! Every sample event in events/ replayed through its function's handler against DynamoDB Local.
 
-use integration_tests::{cluster_logs_state, file_names, invoke, read, workspace_root};
+use integration_tests::{
+    ApiRequest, cluster_logs_state, file_names, invoke, read, system_logs_state, workspace_root,
+};
 use shared::cluster_logs::{ClusterLogDraft, ClusterLogsState};
 use shared::identity::Caller;
 
@@ -52,4 +54,47 @@ async fn every_sample_event_gets_the_status_its_route_promises() {
     files.sort();
     replayed.sort();
     assert_eq!(files, replayed, "every cluster-log event file was replayed");
+}
+
+/// The log the system-logs retrieve event names.
+const EVENT_SYSTEM_LOG_ID: u64 = 25;
+
+#[tokio::test]
+async fn every_system_log_event_gets_200() {
+    let state = system_logs_state().await;
+    let record = shared::system_logs::SystemLogRecord {
+        id: Some(EVENT_SYSTEM_LOG_ID),
+        created: std::time::SystemTime::now().into(),
+        source: "worker".into(),
+        instance: "waldur-worker-5d8f7c-abcde".into(),
+        level: "ERROR".into(),
+        logger_name: "celery.worker.strategy".into(),
+        message: "Task failed".into(),
+        context: serde_json::json!({}),
+    };
+    state.store.write(record).await.expect("seeded");
+    let mut replayed = Vec::new();
+    for function in [
+        "system-logs-list",
+        "system-logs-retrieve",
+        "system-logs-instances",
+        "system-logs-stats",
+    ] {
+        let path = workspace_root()
+            .join("events")
+            .join(format!("{function}.json"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let request = lambda_http::request::from_str(&text).expect("a valid API Gateway event");
+        let answer = ApiRequest::dispatch_system(&state, function, request).await;
+        assert_eq!(answer.status, 200, "{function}: {}", answer.body);
+        replayed.push(format!("{function}.json"));
+    }
+    let mut files: Vec<String> = file_names("events")
+        .into_iter()
+        .filter(|name| name.starts_with("system-logs-"))
+        .collect();
+    files.sort();
+    replayed.sort();
+    assert_eq!(files, replayed, "every system-log event file was replayed");
 }

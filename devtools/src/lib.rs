@@ -5,4 +5,5 @@
 //! - [`local_token`]: tokens for the local identity mechanism (see `shared::identity`).
 
 pub mod local_token;
+pub mod seed;
 pub mod template;

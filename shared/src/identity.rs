@@ -188,8 +188,10 @@ fn bearer_token(request: &Request) -> Result<&str, AuthError> {
         .ok_or(AuthError::MissingCredentials)?;
     let value = header.to_str().map_err(|_| AuthError::InvalidToken)?;
     match value.split_once(' ') {
+        // Waldur's clients say `Token <token>`, OIDC clients `Bearer <token>`: both carry the same JWT.
         Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            if (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
+                && !token.trim().is_empty() =>
         {
             Ok(token.trim())
         }

@@ -357,7 +357,15 @@ impl ApiRequest {
             .find(|(route, _)| format!("/api/system-logs{route}") == self.route)
             .map(|(_, function)| *function)
             .expect("a declared route");
-        let request = self.build();
+        Self::dispatch_system(state, function, self.build()).await
+    }
+
+    /// Runs `request` through the system-log function `function`, as its main.rs would.
+    pub async fn dispatch_system(
+        state: &SystemLogsState,
+        function: &str,
+        request: Request,
+    ) -> Answer {
         let response = match function {
             "system-logs-list" => system_logs_list::handler(state, request).await,
             "system-logs-retrieve" => system_logs_retrieve::handler(state, request).await,

@@ -14,7 +14,7 @@ pub use query::{LogPage, Ordering, PageSpec, SystemLogFilter, list_request};
 pub use scrub::{MESSAGE_MAX_CHARS, TRACEBACK_MAX_CHARS, scrub};
 pub use store::{
     AGGREGATE_INDEX, INSTANCE_INDEX, InstanceAggregate, LEVEL_INDEX, MAX_ID, SystemLogStore,
-    WriteError, Written,
+    WriteError, Written, id_for,
 };
 
 /// Environment variable naming the system-logs table.

@@ -99,11 +99,16 @@ pub fn level_count_attribute(level: &str) -> String {
     format!("count_{level}")
 }
 
-/// A fresh id for a log created at `created`.
-fn fresh_id(created: OffsetDateTime) -> u64 {
+/// The id of the `sequence`-th log of the millisecond `created` falls in (sequence: 12 bits).
+/// Writers that need idempotent retries derive it from their source's own ids.
+pub fn id_for(created: OffsetDateTime, sequence: u16) -> u64 {
     let millis = (created.unix_timestamp_nanos() / 1_000_000 - ID_EPOCH_MS).max(0) as u64;
-    let sequence = u64::from(rand_sequence());
+    let sequence = u64::from(sequence) & ((1 << ID_SEQUENCE_BITS) - 1);
     ((millis << ID_SEQUENCE_BITS) | sequence).min(MAX_ID)
+}
+
+fn fresh_id(created: OffsetDateTime) -> u64 {
+    id_for(created, rand_sequence())
 }
 
 fn rand_sequence() -> u16 {

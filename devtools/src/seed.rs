@@ -1,0 +1,410 @@
+//! The demo data set of `make seed`: deterministic, so every run writes the same logs, and a
+//! second run stores nothing new (fixed ids make the writes idempotent).
+
+use futures::StreamExt;
+use serde_json::json;
+use shared::cluster_logs::{ClusterLogDraft, ClusterLogStore, Visibility};
+use shared::identity::Caller;
+use shared::system_logs::{SystemLogRecord, SystemLogStore, Written, id_for};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+/// The demo week starts here.
+pub const START: OffsetDateTime = datetime!(2026-11-14 00:00:00 UTC);
+const DAYS: i64 = 8;
+pub const SYSTEM_LOGS: usize = 2_400;
+pub const CLUSTER_LOGS: usize = 300;
+const CONCURRENT_WRITES: usize = 16;
+
+/// xorshift64*: a fixed sequence of numbers from a fixed seed, no dependency needed.
+pub struct Sequence(u64);
+
+impl Sequence {
+    pub fn new(seed: u64) -> Self {
+        Sequence(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// (source, instance, first day it logs, last day): an api pod replaced on day 3 among them.
+const INSTANCES: [(&str, &str, i64, i64); 7] = [
+    ("api", "waldur-api-6a1e2f3d4-oldpd", 0, 2),
+    ("api", "waldur-api-7d9f8c6b5-x2k4p", 3, DAYS),
+    ("api", "waldur-api-7d9f8c6b5-m8q1z", 0, DAYS),
+    ("worker", "waldur-worker-5d8f7c-abcde", 0, DAYS),
+    ("worker", "waldur-worker-5d8f7c-fghij", 0, DAYS),
+    ("worker", "waldur-worker-5d8f7c-klmno", 1, DAYS),
+    ("beat", "waldur-beat-6c4b9d-qrstu", 0, DAYS),
+];
+
+/// (logger, message template, function, file) per source; `{n}`, `{p}`, `{u}` are filled in.
+const API_LINES: [(&str, &str, &str, &str); 6] = [
+    (
+        "django.request",
+        "GET /api/projects/?page={n} 200",
+        "log_response",
+        "django/utils/log.py",
+    ),
+    (
+        "waldur_core.server.views",
+        "User {u} listed {n} marketplace offerings",
+        "list",
+        "waldur_core/core/views.py",
+    ),
+    (
+        "waldur_core.core.authentication",
+        "Token authentication failed for token={p}",
+        "authenticate",
+        "waldur_core/core/authentication.py",
+    ),
+    (
+        "waldur_mastermind.marketplace.views",
+        "Order {n} created by {u} for project Alpha-{n}",
+        "create",
+        "waldur_mastermind/marketplace/views.py",
+    ),
+    (
+        "django.request",
+        "Internal Server Error: /api/invoices/{n}/",
+        "log_response",
+        "django/utils/log.py",
+    ),
+    (
+        "waldur_core.server.views",
+        "Slow request: GET /api/customers/ took {n} ms",
+        "dispatch",
+        "waldur_core/server/views.py",
+    ),
+];
+const WORKER_LINES: [(&str, &str, &str, &str); 6] = [
+    (
+        "celery.worker.strategy",
+        "Task waldur_core.structure.tasks.pull_resources[{p}] received",
+        "task_message_handler",
+        "celery/worker/strategy.py",
+    ),
+    (
+        "waldur_core.structure.tasks",
+        "Pulled {n} resources from OpenStack tenant Alpha-{n}",
+        "pull_resources",
+        "waldur_core/structure/tasks.py",
+    ),
+    (
+        "waldur_mastermind.marketplace_openstack.tasks",
+        "Connection timeout talking to keystone after {n} s",
+        "create_tenant",
+        "waldur_mastermind/marketplace_openstack/tasks.py",
+    ),
+    (
+        "waldur_openstack.openstack_tenant.backend",
+        "Instance vm-{n} state changed to ACTIVE",
+        "pull_instance",
+        "waldur_openstack/openstack_tenant/backend.py",
+    ),
+    (
+        "celery.worker.strategy",
+        "Task succeeded in {n}.2s: None",
+        "task_message_handler",
+        "celery/worker/strategy.py",
+    ),
+    (
+        "waldur_core.structure.tasks",
+        "Retrying backend call: password={p} rejected by LDAP",
+        "sync_users",
+        "waldur_core/structure/tasks.py",
+    ),
+];
+const BEAT_LINES: [(&str, &str, &str, &str); 3] = [
+    (
+        "celery.beat",
+        "Scheduler: Sending due task pull-service-properties (waldur_core.structure.tasks.pull_service_properties)",
+        "apply_async",
+        "celery/beat.py",
+    ),
+    (
+        "celery.beat",
+        "Scheduler: Sending due task cleanup-system-logs (waldur_core.logging.tasks.cleanup_system_logs)",
+        "apply_async",
+        "celery/beat.py",
+    ),
+    (
+        "waldur_core.core.tasks",
+        "Beat heartbeat {n}",
+        "heartbeat",
+        "waldur_core/core/tasks.py",
+    ),
+];
+const USERS: [&str; 5] = ["alice", "bob", "carol", "dmitri", "eun-ji"];
+
+/// Level by weight: mostly INFO, some WARNING and ERROR, a few DEBUG and CRITICAL.
+fn level(sequence: &mut Sequence) -> &'static str {
+    match sequence.below(100) {
+        0..=2 => "DEBUG",
+        3..=69 => "INFO",
+        70..=84 => "WARNING",
+        85..=97 => "ERROR",
+        _ => "CRITICAL",
+    }
+}
+
+/// The system logs of the demo week, in creation order.
+pub fn system_log_records() -> Vec<SystemLogRecord> {
+    let mut sequence = Sequence::new(0x5eed_0001);
+    let span_ms = DAYS * 86_400_000;
+    (0..SYSTEM_LOGS)
+        .map(|n| {
+            // Evenly over the week, jittered, and strictly increasing so every time is distinct.
+            let at_ms = span_ms * n as i64 / SYSTEM_LOGS as i64 + sequence.below(60_000) as i64;
+            let created = START + time::Duration::milliseconds(at_ms);
+            let day = at_ms / 86_400_000;
+            let live: Vec<_> = INSTANCES.iter().filter(|(_, _, first, last)| day >= *first && day <= *last).collect();
+            let (source, instance, _, _) = **sequence.pick(&live);
+            let lines: &[(&str, &str, &str, &str)] = match source {
+                "api" => &API_LINES,
+                "worker" => &WORKER_LINES,
+                _ => &BEAT_LINES,
+            };
+            let (logger, template, function, file) = *sequence.pick(lines);
+            let level = level(&mut sequence);
+            let user = *sequence.pick(&USERS);
+            let message = template
+                .replace("{n}", &(sequence.below(900) + 100).to_string())
+                .replace("{p}", &format!("{:016x}", sequence.next_u64()))
+                .replace("{u}", user);
+            let mut context = json!({"pathname": format!("/usr/src/waldur/src/{file}"), "lineno": 40 + sequence.below(400), "funcName": function});
+            if matches!(level, "ERROR" | "CRITICAL") {
+                context["traceback"] = json!(format!(
+                    "Traceback (most recent call last):\n  File \"/usr/src/waldur/src/{file}\", line {}, in {function}\n    raise BackendError(error)\nwaldur_core.structure.exceptions.ServiceBackendError: {message}",
+                    40 + sequence.below(400)
+                ));
+            }
+            SystemLogRecord {
+                id: Some(id_for(created, (n % 4096) as u16)),
+                created,
+                source: source.to_owned(),
+                instance: instance.to_owned(),
+                level: level.to_owned(),
+                logger_name: logger.to_owned(),
+                message,
+                context,
+            }
+        })
+        .collect()
+}
+
+const CLUSTERS: [(&str, &str); 6] = [
+    (
+        "2d1c5f8a-7b3e-4f19-9c2d-6e8a0b4f7d13",
+        "2a7bq3k9m1d5f8h0j2l4n6p8r0t2v4x6",
+    ),
+    (
+        "8f3e2b1a-4c5d-4e6f-8a7b-9c0d1e2f3a4b",
+        "2b8cr4l0n2e6g9i1k3m5o7q9s1u3w5y7",
+    ),
+    (
+        "c7d6e5f4-a3b2-4c1d-9e8f-7a6b5c4d3e2f",
+        "2c9ds5m1o3f7h0j2l4n6p8r0t2v4x6z8",
+    ),
+    (
+        "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+        "2d0et6n2p4g8i1k3m5o7q9s1u3w5y7a9",
+    ),
+    (
+        "9e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c5b",
+        "2e1fu7o3q5h9j2l4n6p8r0t2v4x6z8b0",
+    ),
+    (
+        "5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c",
+        "2f2gv8p4r6i0k3m5o7q9s1u3w5y7a9c1",
+    ),
+];
+const SERVICE_LOGS: [(&str, &str, &str, &str); 6] = [
+    (
+        "SREManualAction",
+        "Warning",
+        "Cluster Updates",
+        "Cluster upgrade paused: a PodDisruptionBudget blocks a node drain",
+    ),
+    (
+        "LimitedSupport",
+        "Error",
+        "Customer Support",
+        "Cluster is in limited support: the ingress controller was removed",
+    ),
+    (
+        "ClusterManagement",
+        "Info",
+        "Cluster Lifecycle",
+        "Cluster installation completed",
+    ),
+    (
+        "OSD-ClusterLifecycle",
+        "Info",
+        "Cluster Scaling",
+        "Machine pool worker scaled from 3 to 5 nodes",
+    ),
+    (
+        "hive",
+        "Major",
+        "Cluster Networking",
+        "API server unreachable from the hive cluster for 12 minutes",
+    ),
+    (
+        "SREManualAction",
+        "Critical",
+        "Cluster Security",
+        "Expired certificates rotated on the API server",
+    ),
+];
+
+/// The cluster logs of the demo week: (fixed id, creation time, draft).
+pub fn cluster_log_drafts() -> Vec<(ulid::Ulid, OffsetDateTime, ClusterLogDraft)> {
+    let mut sequence = Sequence::new(0x5eed_0002);
+    let span_ms = DAYS * 86_400_000;
+    (0..CLUSTER_LOGS)
+        .map(|n| {
+            let at_ms = span_ms * n as i64 / CLUSTER_LOGS as i64 + sequence.below(60_000) as i64;
+            let timestamp = START + time::Duration::milliseconds(at_ms);
+            let (uuid, id) = *sequence.pick(&CLUSTERS);
+            let (service, severity, log_type, summary) = *sequence.pick(&SERVICE_LOGS);
+            let internal = sequence.below(100) < 15;
+            let draft = ClusterLogDraft {
+                cluster_uuid: Some(uuid.to_owned()),
+                cluster_id: Some(id.to_owned()),
+                subscription_id: Some(format!("sub-{}", &id[..8])),
+                service_name: Some(service.to_owned()),
+                severity: Some(severity.to_owned()),
+                log_type: Some(log_type.to_owned()),
+                summary: Some(summary.to_owned()),
+                description: Some(format!(
+                    "{summary}.\n\nSee the [runbook](https://docs.example.com/runbooks/{}) for details.",
+                    service.to_lowercase()
+                )),
+                internal_only: Some(internal),
+                doc_references: Some(vec![format!("https://docs.example.com/runbooks/{}", service.to_lowercase())]),
+                timestamp: Some(shared::timestamp::format(timestamp)),
+                username: internal.then(|| "sre-bot".to_owned()),
+                event_stream_id: None,
+            };
+            let id = ulid::Ulid::from_parts(
+                (timestamp.unix_timestamp_nanos() / 1_000_000) as u64,
+                u128::from(sequence.next_u64()) << 16,
+            );
+            (id, timestamp, draft)
+        })
+        .collect()
+}
+
+/// What a seeding run did.
+#[derive(Debug, Default)]
+pub struct Seeded {
+    pub system_logs_stored: usize,
+    pub system_logs_already_there: usize,
+    pub cluster_logs_stored: usize,
+    pub cluster_logs_already_there: usize,
+}
+
+/// Writes the demo data set through the one write path of each kind.
+pub async fn seed(
+    system_logs: &SystemLogStore,
+    cluster_logs: &ClusterLogStore,
+) -> Result<Seeded, Box<dyn std::error::Error>> {
+    let mut seeded = Seeded::default();
+    let mut writes = futures::stream::iter(
+        system_log_records()
+            .into_iter()
+            .map(|record| system_logs.write(record)),
+    )
+    .buffer_unordered(CONCURRENT_WRITES);
+    while let Some(outcome) = writes.next().await {
+        match outcome? {
+            Written::Stored(_) => seeded.system_logs_stored += 1,
+            Written::AlreadyStored(_) => seeded.system_logs_already_there += 1,
+        }
+    }
+    let writer = Caller {
+        subject: "service-account-ocm-sre".into(),
+        username: Some("service-account-ocm-sre".into()),
+        email: Some("sre@example.com".into()),
+        first_name: Some("OCM".into()),
+        last_name: Some("SRE".into()),
+        ..Caller::default()
+    };
+    for (id, created, draft) in cluster_log_drafts() {
+        if cluster_logs
+            .get(&id.to_string(), Visibility::IncludingInternal)
+            .await?
+            .is_some()
+        {
+            seeded.cluster_logs_already_there += 1;
+            continue;
+        }
+        let mut log = draft.into_cluster_log(&writer, created)?;
+        log.id = id.to_string();
+        cluster_logs.create(&log).await?;
+        seeded.cluster_logs_stored += 1;
+    }
+    Ok(seeded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_demo_data_set_covers_what_the_demo_needs() {
+        let logs = system_log_records();
+        assert!(logs.len() >= 2_000);
+        let sources: BTreeSet<_> = logs.iter().map(|r| r.source.as_str()).collect();
+        assert_eq!(sources, BTreeSet::from(["api", "beat", "worker"]));
+        let instances: BTreeSet<_> = logs.iter().map(|r| r.instance.as_str()).collect();
+        assert!(instances.len() >= 6);
+        let levels: BTreeSet<_> = logs.iter().map(|r| r.level.as_str()).collect();
+        assert!(
+            ["INFO", "WARNING", "ERROR", "CRITICAL"]
+                .iter()
+                .all(|l| levels.contains(l))
+        );
+        let first = logs.iter().map(|r| r.created).min().expect("logs");
+        let last = logs.iter().map(|r| r.created).max().expect("logs");
+        assert!(last - first >= time::Duration::days(7));
+        let ids: BTreeSet<_> = logs.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), logs.len(), "fixed ids are distinct");
+
+        let cluster_logs = cluster_log_drafts();
+        let clusters: BTreeSet<_> = cluster_logs
+            .iter()
+            .filter_map(|(_, _, d)| d.cluster_uuid.clone())
+            .collect();
+        let internal = cluster_logs
+            .iter()
+            .filter(|(_, _, d)| d.internal_only == Some(true))
+            .count();
+        assert!(cluster_logs.len() >= 200 && clusters.len() >= 3);
+        assert!(internal > 0 && internal < cluster_logs.len());
+    }
+
+    #[test]
+    fn the_demo_data_set_is_the_same_every_time() {
+        assert_eq!(system_log_records(), system_log_records());
+        let ids = |drafts: Vec<(ulid::Ulid, OffsetDateTime, ClusterLogDraft)>| {
+            drafts.into_iter().map(|(id, _, _)| id).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(cluster_log_drafts()), ids(cluster_log_drafts()));
+    }
+}
