@@ -4,6 +4,7 @@
 //!   those very definitions (the single source of truth for keys and indexes).
 //! - [`local_token`]: tokens for the local identity mechanism (see `shared::identity`).
 
+pub mod capacity;
 pub mod local_token;
 pub mod seed;
 pub mod template;

@@ -163,12 +163,17 @@ fn level(sequence: &mut Sequence) -> &'static str {
 
 /// The system logs of the demo week, in creation order.
 pub fn system_log_records() -> Vec<SystemLogRecord> {
+    system_log_records_of(SYSTEM_LOGS)
+}
+
+/// `count` system logs spread over the demo week, in creation order (the same shape at any size).
+pub fn system_log_records_of(count: usize) -> Vec<SystemLogRecord> {
     let mut sequence = Sequence::new(0x5eed_0001);
     let span_ms = DAYS * 86_400_000;
-    (0..SYSTEM_LOGS)
+    (0..count)
         .map(|n| {
             // Evenly over the week, jittered, and strictly increasing so every time is distinct.
-            let at_ms = span_ms * n as i64 / SYSTEM_LOGS as i64 + sequence.below(60_000) as i64;
+            let at_ms = span_ms * n as i64 / count as i64 + sequence.below(60_000) as i64;
             let created = START + time::Duration::milliseconds(at_ms);
             let day = at_ms / 86_400_000;
             let live: Vec<_> = INSTANCES.iter().filter(|(_, _, first, last)| day >= *first && day <= *last).collect();

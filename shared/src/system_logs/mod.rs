@@ -10,7 +10,7 @@ mod store;
 
 pub use error::SystemLogError;
 pub use model::{FILTERABLE_LEVELS, LEVELS, SOURCES, SystemLog, SystemLogRecord, level_number};
-pub use query::{LogPage, Ordering, PageSpec, SystemLogFilter, list_request};
+pub use query::{Cursor, LogPage, Ordering, PageNumber, PageSpec, SystemLogFilter, list_request};
 pub use scrub::{MESSAGE_MAX_CHARS, TRACEBACK_MAX_CHARS, scrub};
 pub use store::{
     AGGREGATE_INDEX, INSTANCE_INDEX, InstanceAggregate, LEVEL_INDEX, MAX_ID, SystemLogStore,

@@ -93,7 +93,7 @@ impl Cursor {
             .encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
-    fn decode(text: &str) -> Option<Self> {
+    pub fn decode(text: &str) -> Option<Self> {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(text)
             .ok()?;
