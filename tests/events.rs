@@ -1,7 +1,8 @@
 //! Every sample event in events/ replayed through its function's handler against DynamoDB Local.
 
 use integration_tests::{
-    ApiRequest, cluster_logs_state, file_names, invoke, read, system_logs_state, workspace_root,
+    ApiRequest, cluster_logs_state, invoke, read, sample_event, sample_event_files,
+    system_logs_state,
 };
 use shared::cluster_logs::{ClusterLogDraft, ClusterLogsState};
 use shared::identity::Caller;
@@ -37,23 +38,17 @@ async fn every_sample_event_gets_the_status_its_route_promises() {
     ];
     let mut replayed = Vec::new();
     for (function, status) in expected {
-        let path = workspace_root()
-            .join("events")
-            .join(format!("{function}.json"));
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let request = lambda_http::request::from_str(&text).expect("a valid API Gateway event");
+        let request = sample_event(function);
         let (got, body) = read(invoke(&state, function, request).await);
         assert_eq!(got, status, "{function}: {body}");
         replayed.push(format!("{function}.json"));
     }
-    let mut files: Vec<String> = file_names("events")
-        .into_iter()
-        .filter(|name| name.starts_with("cluster-logs-"))
-        .collect();
-    files.sort();
     replayed.sort();
-    assert_eq!(files, replayed, "every cluster-log event file was replayed");
+    assert_eq!(
+        sample_event_files("cluster-logs-"),
+        replayed,
+        "every cluster-log event file was replayed"
+    );
 }
 
 /// The log the system-logs retrieve event names.
@@ -80,21 +75,15 @@ async fn every_system_log_event_gets_200() {
         "system-logs-instances",
         "system-logs-stats",
     ] {
-        let path = workspace_root()
-            .join("events")
-            .join(format!("{function}.json"));
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let request = lambda_http::request::from_str(&text).expect("a valid API Gateway event");
+        let request = sample_event(function);
         let answer = ApiRequest::dispatch_system(&state, function, request).await;
         assert_eq!(answer.status, 200, "{function}: {}", answer.body);
         replayed.push(format!("{function}.json"));
     }
-    let mut files: Vec<String> = file_names("events")
-        .into_iter()
-        .filter(|name| name.starts_with("system-logs-"))
-        .collect();
-    files.sort();
     replayed.sort();
-    assert_eq!(files, replayed, "every system-log event file was replayed");
+    assert_eq!(
+        sample_event_files("system-logs-"),
+        replayed,
+        "every system-log event file was replayed"
+    );
 }

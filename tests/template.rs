@@ -33,45 +33,40 @@ fn list(value: Option<&Value>) -> Vec<String> {
     }
 }
 
-#[tokio::test]
-async fn system_log_tables_have_every_index_the_store_queries() {
-    let client = dynamodb().await;
-    let name = fresh_table(&client, "SystemLogsTable").await;
-    let table = client
+/// The indexes of a table created on DynamoDB Local from the template's definition of `logical_id`.
+async fn created_index_names(
+    client: &aws_sdk_dynamodb::Client,
+    logical_id: &str,
+) -> (String, BTreeSet<String>) {
+    let name = fresh_table(client, logical_id).await;
+    let described = client
         .describe_table()
         .table_name(&name)
         .send()
         .await
         .expect("described");
-    let table = table.table.expect("a table");
-    let indexes: BTreeSet<&str> = table
+    let indexes = described
+        .table
+        .expect("a table")
         .global_secondary_indexes()
         .iter()
-        .filter_map(|i| i.index_name())
+        .filter_map(|i| i.index_name().map(str::to_owned))
         .collect();
+    (name, indexes)
+}
+
+#[tokio::test]
+async fn system_log_tables_have_every_index_the_store_queries() {
+    let (_, indexes) = created_index_names(&dynamodb().await, "SystemLogsTable").await;
     use shared::system_logs::{AGGREGATE_INDEX, INSTANCE_INDEX, LEVEL_INDEX};
-    assert_eq!(
-        indexes,
-        BTreeSet::from([LEVEL_INDEX, INSTANCE_INDEX, AGGREGATE_INDEX])
-    );
+    let expected = [LEVEL_INDEX, INSTANCE_INDEX, AGGREGATE_INDEX].map(str::to_owned);
+    assert_eq!(indexes, BTreeSet::from(expected));
 }
 
 #[tokio::test]
 async fn tables_made_from_the_template_have_every_index_the_store_queries() {
     let client = dynamodb().await;
-    let name = fresh_table(&client, "ClusterLogsTable").await;
-    let table = client
-        .describe_table()
-        .table_name(&name)
-        .send()
-        .await
-        .expect("described");
-    let table = table.table.expect("a table");
-    let indexes: BTreeSet<&str> = table
-        .global_secondary_indexes()
-        .iter()
-        .filter_map(|i| i.index_name())
-        .collect();
+    let (name, indexes) = created_index_names(&client, "ClusterLogsTable").await;
     use shared::cluster_logs::{CLUSTER_ID_INDEX, CLUSTER_UUID_INDEX, TIME_INDEX};
     for index in [CLUSTER_UUID_INDEX, CLUSTER_ID_INDEX, TIME_INDEX] {
         assert!(

@@ -32,6 +32,25 @@ pub fn file_names(folder: &str) -> Vec<String> {
         .collect()
 }
 
+/// The sample event `events/<function>.json` as the function receives it.
+pub fn sample_event(function: &str) -> Request {
+    let path = workspace_root()
+        .join("events")
+        .join(format!("{function}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    lambda_http::request::from_str(&text).expect("a valid API Gateway event")
+}
+
+/// The sample event files whose names start with `prefix`, sorted.
+pub fn sample_event_files(prefix: &str) -> Vec<String> {
+    let mut files: Vec<String> = file_names("events")
+        .into_iter()
+        .filter(|name| name.starts_with(prefix))
+        .collect();
+    files.sort();
+    files
+}
+
 pub fn template() -> Template {
     Template::load(&workspace_root().join("template.yaml")).expect("template.yaml parses")
 }
