@@ -9,6 +9,12 @@ export CLUSTER_LOGS_TABLE=ClusterLogsTable SYSTEM_LOGS_TABLE=SystemLogsTable
 export LOCAL_TOKEN_SECRET; LOCAL_TOKEN_SECRET=$(local_env LOCAL_TOKEN_SECRET)
 cargo run --quiet --locked -p devtools --bin create-tables
 
+# Build the functions first: cargo lambda watch then starts them without compiling inside the
+# first invocation (in a fresh clone, requests failed with 500 while the functions were first
+# being compiled and started; built beforehand, they did not).
+say "Building the system-log functions"
+cargo build --quiet --locked -p system-logs-list -p system-logs-retrieve -p system-logs-instances -p system-logs-stats
+
 port=$(free_port)
 log="$LOCAL/client-check-server.log"
 say "Serving the functions on 127.0.0.1:$port for the client test (cargo lambda watch)"
@@ -26,15 +32,22 @@ say "Writing the demo data set (make seed)"
 cargo run --quiet --locked -p devtools --bin seed
 token=$(cargo run --quiet --locked -p devtools --bin local-token -- auditor system-logs-reader)
 
-say "Running waldur-api-client against it (the first request compiles the functions)"
+say "Running waldur-api-client against it"
 for _ in $(seq 1 600); do
   curl -s -o /dev/null "http://127.0.0.1:$port/" && break
   kill -0 "$watch_pid" 2>/dev/null || { cat "$log" >&2; fail "cargo lambda watch exited"; }
   sleep 0.5
 done
-# Warm each function once (compiles it) before the timed client calls.
+# Start each function and wait until it answers (bounded), before the client's calls.
 for route in "" "1/" "instances/" "stats/"; do
-  curl -s -o /dev/null --max-time 600 -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/system-logs/$route"
+  ready=""
+  for _ in $(seq 1 60); do
+    status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 120 -H "Authorization: Bearer $token" \
+      "http://127.0.0.1:$port/api/system-logs/$route" || true)
+    case "$status" in 2??|404) ready=yes; break ;; esac
+    sleep 1
+  done
+  [ -n "$ready" ] || { cat "$log" >&2; fail "/api/system-logs/$route did not answer (last status: $status)"; }
 done
 PYTHONDONTWRITEBYTECODE=1 LOG_SERVICE_URL="http://127.0.0.1:$port" LOG_SERVICE_TOKEN="$token" \
   python -m pytest -p no:cacheprovider -q tests/clients

@@ -92,10 +92,12 @@ start_dynamodb_local() {
   mkdir -p "$LOCAL"
   if [ -n "$data_dir" ]; then
     mkdir -p "$data_dir"
-    storage=(-dbPath "$data_dir" -sharedDb)
+    storage=(-dbPath "$data_dir")
   else
     storage=(-inMemory)
   fi
+  # -sharedDb: one database whatever the credentials and region (otherwise each pair gets its own).
+  storage+=(-sharedDb)
   local where="in memory"
   [ -z "$data_dir" ] || where="data in ${data_dir#"$ROOT"/}"
   say "Starting DynamoDB Local on 127.0.0.1:$port ($where)"

@@ -10,10 +10,11 @@ pub async fn handler(state: &SystemLogsState, request: Request) -> Result<Respon
 
 async fn retrieve(state: &SystemLogsState, request: &Request) -> Result<Reply, SystemLogError> {
     api::admit(state, request)?;
+    // As DRF: the filters are validated first, then the id is looked up.
+    let filter = SystemLogFilter::from_request(request)?;
     let id: i64 = shared::http::path_param(request, "id")
         .and_then(|id| id.parse().ok())
         .ok_or(SystemLogError::NotFound)?;
-    let filter = SystemLogFilter::from_request(request)?;
     let id = u64::try_from(id)
         .ok()
         .filter(|id| *id <= MAX_ID)

@@ -21,6 +21,16 @@ use crate::timestamp;
 pub const DEFAULT_PAGE_SIZE: u64 = 10;
 /// Most items per page.
 pub const MAX_PAGE_SIZE: u64 = 300;
+/// What a position in any merge order needs: both index keys, the table key, and the ordered fields.
+const POSITION_ATTRIBUTES: [&str; 6] = [
+    "pk",
+    CREATED_KEY,
+    SOURCE_LEVEL,
+    SOURCE_INSTANCE,
+    "level_number",
+    "instance",
+];
+
 /// Most matches an ordering that no index serves may sort in memory.
 pub const MAX_SORTED: usize = 10_000;
 /// Latest unix time accepted in `created_from`/`created_to` (9999-12-31T23:59:59Z).
@@ -260,16 +270,15 @@ impl SystemLogFilter {
 
     /// Does one stored log pass every filter? (Retrieve applies the list filters too.)
     pub fn matches(&self, log: &SystemLog) -> bool {
-        let created = timestamp::parse(&log.created)
-            .map(|t| t.unix_timestamp())
-            .unwrap_or(0);
         let created_nanos = timestamp::parse(&log.created)
             .map(|t| t.unix_timestamp_nanos())
             .unwrap_or(0);
         self.source.as_deref().is_none_or(|s| s == log.source)
             && self.instance.as_deref().is_none_or(|i| i == log.instance)
             && self.level_matches(log.level_number)
-            && self.created_from.is_none_or(|from| created >= from)
+            && self
+                .created_from
+                .is_none_or(|from| created_nanos >= i128::from(from) * 1_000_000_000)
             && self
                 .created_to
                 .is_none_or(|to| created_nanos < i128::from(to) * 1_000_000_000)
@@ -338,22 +347,37 @@ impl Ordering {
         (leading, true)
     }
 
-    /// Compares two stored items in this order; `created_key` (unique) settles every tie.
-    fn compare(&self, a: &Item, b: &Item) -> std::cmp::Ordering {
+    /// A comparator of stored items in this order, its leading fields worked out once.
+    fn comparator(&self) -> ItemOrder {
         let (leading, created_descending) = self.leading();
-        for (field, descending) in leading {
+        ItemOrder {
+            leading,
+            created_descending,
+        }
+    }
+}
+
+/// An [`Ordering`] ready to compare stored items; `created_key` (unique) settles every tie.
+struct ItemOrder {
+    leading: Vec<(Field, bool)>,
+    created_descending: bool,
+}
+
+impl ItemOrder {
+    fn compare(&self, a: &Item, b: &Item) -> std::cmp::Ordering {
+        for (field, descending) in &self.leading {
             let order = match field {
                 Field::LevelNumber => number(a, "level_number").cmp(&number(b, "level_number")),
                 Field::Instance => text(a, "instance").cmp(text(b, "instance")),
                 Field::Created => std::cmp::Ordering::Equal,
             };
-            let order = if descending { order.reverse() } else { order };
+            let order = if *descending { order.reverse() } else { order };
             if order.is_ne() {
                 return order;
             }
         }
         let order = text(a, CREATED_KEY).cmp(text(b, CREATED_KEY));
-        if created_descending {
+        if self.created_descending {
             order.reverse()
         } else {
             order
@@ -441,7 +465,8 @@ impl SystemLogStore {
     ) -> Result<LogPage, SystemLogError> {
         let aggregates = self.aggregates().await?;
         let plan = self.plan(filter, ordering, &aggregates);
-        let compare = |a: &Item, b: &Item| ordering.compare(a, b);
+        let order = ordering.comparator();
+        let compare = |a: &Item, b: &Item| order.compare(a, b);
         let keep = |item: &Item| filter.keeps(item);
         let merge = Merge {
             order: &compare,
@@ -472,6 +497,37 @@ impl SystemLogStore {
                     read_window(&self.client, queries, &merge, 0, size)
                         .await?
                         .items
+                }
+                None if offset > 0 && filter.logger_name.is_none() && filter.message.is_none() => {
+                    // Skip over key attributes only, then resume every partition after the last
+                    // skipped log, as a cursor would, and read the page's full items from there.
+                    let (leading, _) = ordering.leading();
+                    let keys_only: Vec<PartitionQuery> = plan
+                        .queries
+                        .iter()
+                        .cloned()
+                        .map(|query| PartitionQuery {
+                            attributes: Some(POSITION_ATTRIBUTES.to_vec()),
+                            ..query
+                        })
+                        .collect();
+                    let skipped = read_window(&self.client, keys_only, &merge, offset - 1, 1)
+                        .await?
+                        .items;
+                    match skipped.first() {
+                        Some(last) => {
+                            let queries = resume(
+                                plan.queries,
+                                &plan.constants,
+                                leading.first().copied(),
+                                &Cursor::of(last),
+                            );
+                            read_window(&self.client, queries, &merge, 0, size)
+                                .await?
+                                .items
+                        }
+                        None => Vec::new(),
+                    }
                 }
                 None => {
                     read_window(&self.client, plan.queries, &merge, offset, size)
