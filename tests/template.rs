@@ -321,3 +321,47 @@ fn each_function_may_do_only_what_its_code_does() {
         }
     }
 }
+
+#[test]
+fn queued_logs_report_failures_per_message_and_end_in_a_dead_letter_queue() {
+    let template = template();
+    let mut queue_events = 0;
+    for (name, function) in template.functions() {
+        let Some(Value::Mapping(events)) = get(&function.properties, &["Events"]) else {
+            continue;
+        };
+        for event in events
+            .values()
+            .filter(|e| get(e, &["Type"]).map(text).as_deref() == Some("SQS"))
+        {
+            queue_events += 1;
+            let responses = list(get(event, &["Properties", "FunctionResponseTypes"]));
+            assert_eq!(
+                responses,
+                vec!["ReportBatchItemFailures"],
+                "{name}: only failed messages are redelivered"
+            );
+            let queue = get(event, &["Properties", "Queue"])
+                .map(text)
+                .unwrap_or_default();
+            let logical = queue
+                .trim_start_matches("!GetAtt ")
+                .trim_end_matches(".Arn")
+                .to_owned();
+            let redrive = get(&template.resources[&logical].properties, &["RedrivePolicy"])
+                .expect("a redrive policy");
+            let target = get(redrive, &["deadLetterTargetArn"])
+                .map(text)
+                .unwrap_or_default();
+            assert!(
+                target.contains("DeadLetterQueue"),
+                "{logical} redrives to a dead-letter queue"
+            );
+            assert!(
+                get(redrive, &["maxReceiveCount"]).is_some(),
+                "{logical}: deliveries before the DLQ are set"
+            );
+        }
+    }
+    assert!(queue_events > 0, "the ingest function reads its queue");
+}

@@ -42,6 +42,21 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, BodyError>
     Ok(parsed)
 }
 
+/// Deserializes an already parsed JSON object into `T`, naming the offending field on a type error.
+pub fn json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, BodyError> {
+    if !value.is_object() {
+        return Err(BodyError::NotAnObject);
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let field = error.path().to_string();
+        let inner = error.into_inner();
+        BodyError::WrongType {
+            field,
+            problem: data_problem(&inner),
+        }
+    })
+}
+
 /// serde's message without its "at line 1 column 9" suffix, which means nothing to an API caller.
 fn data_problem(error: &serde_json::Error) -> String {
     let text = error.to_string();

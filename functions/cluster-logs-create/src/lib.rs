@@ -2,7 +2,8 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use shared::cluster_logs::api::{self, ClusterLogView, Reply};
-use shared::cluster_logs::{ClusterLogDraft, ClusterLogError, ClusterLogsState};
+use shared::cluster_logs::{ClusterLogDraft, ClusterLogError, ClusterLogsState, Created};
+use shared::dynamo::StoreError;
 use shared::identity::Role;
 
 pub async fn handler(state: &ClusterLogsState, request: Request) -> Result<Response<Body>, Error> {
@@ -14,7 +15,10 @@ async fn create(state: &ClusterLogsState, request: &Request) -> Result<Reply, Cl
     caller.require(Role::ServiceLogsWriter)?;
     let draft: ClusterLogDraft = shared::http::json_body(request)?;
     let log = draft.into_cluster_log(&caller, time::OffsetDateTime::now_utc())?;
-    state.store.create(&log).await?;
+    if state.store.create(&log).await? == Created::AlreadyStored {
+        // A fresh ULID has 80 random bits: only a collision gets here.
+        return Err(StoreError::Rejected(format!("id {} is taken", log.id)).into());
+    }
     tracing::info!(id = %log.id, cluster_uuid = ?log.cluster_uuid, "cluster log created");
     Ok(Reply::created(ClusterLogView::from(&log)))
 }

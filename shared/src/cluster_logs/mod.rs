@@ -3,6 +3,7 @@
 
 pub mod api;
 mod error;
+pub mod ingest;
 mod model;
 mod query;
 mod store;
@@ -10,7 +11,7 @@ mod store;
 pub use error::{ClusterLogError, ErrorCode};
 pub use model::{ClusterLog, ClusterLogDraft, SEVERITIES, Visibility};
 pub use query::{ClusterLogFilter, ClusterScope, PageRequest};
-pub use store::{ClusterLogStore, ListPage};
+pub use store::{ClusterLogStore, Created, ListPage};
 
 /// Base path of every cluster-log route.
 pub const BASE_PATH: &str = "/api/service_logs/v1";

@@ -32,6 +32,14 @@ const ORDER: NewestFirst = NewestFirst {
     tie_breaker: "id",
 };
 
+/// What [`ClusterLogStore::create`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    New,
+    /// A log with this id was stored before: nothing changed.
+    AlreadyStored,
+}
+
 /// One page of a list, with the number of all matches.
 #[derive(Debug, Default)]
 pub struct ListPage {
@@ -63,8 +71,9 @@ impl ClusterLogStore {
         &self.table
     }
 
-    /// Stores a new log and counts it, atomically.
-    pub async fn create(&self, log: &ClusterLog) -> Result<(), StoreError> {
+    /// Stores a new log and counts it, atomically. A log whose id is already stored (a redelivered
+    /// message) changes nothing: neither the log nor the counters.
+    pub async fn create(&self, log: &ClusterLog) -> Result<Created, StoreError> {
         let shard = time_shard(&log.id);
         let mut item: Item = serde_dynamo::to_item(log)?;
         item.insert(TIME_SHARD.to_owned(), AttributeValue::S(shard.clone()));
@@ -73,13 +82,18 @@ impl ClusterLogStore {
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(id)")
             .build()?;
-        self.client
+        let outcome = self
+            .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put).build())
             .transact_items(self.count_change(&shard, log.internal_only, 1)?)
             .send()
-            .await?;
-        Ok(())
+            .await;
+        match outcome {
+            Ok(_) => Ok(Created::New),
+            Err(error) if crate::dynamo::lost_condition(&error) => Ok(Created::AlreadyStored),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// The log with this id, if it exists and `visibility` may see it.

@@ -1,0 +1,12 @@
+use cluster_logs_ingest::IngestState;
+use lambda_runtime::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let state = IngestState::from_env().await?;
+    run(service_fn(|event| {
+        cluster_logs_ingest::handler(&state, event)
+    }))
+    .await
+}

@@ -1,0 +1,213 @@
+//! Cluster logs from a queue: each SQS message holds a ClusterLog as POST accepts it, or an
+//! EventBridge event whose `detail` is one (so an EventBridge rule can target the queue).
+//!
+//! Delivery is at least once. A message's log id is derived from the message itself (its SQS
+//! message id and send time), so a redelivery meets the conditional write of the first delivery
+//! and is stored and counted once. The id needs no extra item, so there is nothing to expire.
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use ulid::Ulid;
+
+use super::{ClusterLog, ClusterLogDraft, ClusterLogError, ClusterLogStore, Created};
+use crate::dynamo::StoreError;
+use crate::http::{BodyError, json_value};
+use crate::identity::Caller;
+
+/// Environment variable naming the identity recorded on queued logs without identity attributes.
+pub const SERVICE_IDENTITY_VAR: &str = "INGEST_SERVICE_IDENTITY";
+const DEFAULT_SERVICE_IDENTITY: &str = "service-account-cluster-logs-ingest";
+
+/// Message attributes that carry the writer's identity (set by the producer, never read from the body).
+pub const IDENTITY_ATTRIBUTES: [&str; 4] = ["created_by", "email", "first_name", "last_name"];
+
+/// One queued message, as far as storing it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMessage<'a> {
+    pub message_id: &'a str,
+    /// `SentTimestamp`, milliseconds since the epoch, as SQS reports it.
+    pub sent_at_ms: Option<u64>,
+    pub body: &'a str,
+    /// String message attributes by name.
+    pub attributes: HashMap<&'a str, &'a str>,
+}
+
+/// Why a message was not stored. `Invalid` messages never will be (they go to the DLQ after the
+/// queue's maxReceiveCount); `Store` failures are worth retrying.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("invalid message: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<BodyError> for IngestError {
+    fn from(error: BodyError) -> Self {
+        IngestError::Invalid(error.to_string())
+    }
+}
+
+/// The identity recorded on queued logs that carry none.
+pub fn service_identity_from_env() -> Caller {
+    let name = std::env::var(SERVICE_IDENTITY_VAR)
+        .ok()
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_SERVICE_IDENTITY.to_owned());
+    Caller {
+        subject: name.clone(),
+        username: Some(name),
+        ..Caller::default()
+    }
+}
+
+impl QueuedMessage<'_> {
+    /// The ClusterLog this message asks to store, with its identity and its derived id.
+    pub fn cluster_log(
+        &self,
+        service: &Caller,
+        now: OffsetDateTime,
+    ) -> Result<ClusterLog, IngestError> {
+        let mut body: serde_json::Value = serde_json::from_str(self.body).map_err(|error| {
+            IngestError::Invalid(format!("the body is not valid JSON: {error}"))
+        })?;
+        if is_eventbridge_envelope(&body) {
+            body = body["detail"].take();
+        }
+        let draft: ClusterLogDraft = json_value(body)?;
+        let mut log = draft
+            .into_cluster_log(&self.identity(service), now)
+            .map_err(|error| match error {
+                ClusterLogError::BadRequest(reason) => IngestError::Invalid(reason),
+                other => IngestError::Invalid(other.to_string()),
+            })?;
+        log.id = self.log_id(now).to_string();
+        Ok(log)
+    }
+
+    /// The producer's identity from message attributes, else the configured service identity.
+    fn identity(&self, service: &Caller) -> Caller {
+        let attribute = |name: &str| {
+            self.attributes
+                .get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        match attribute("created_by") {
+            Some(created_by) => Caller {
+                subject: created_by.clone(),
+                username: Some(created_by),
+                email: attribute("email"),
+                first_name: attribute("first_name"),
+                last_name: attribute("last_name"),
+                ..Caller::default()
+            },
+            None => service.clone(),
+        }
+    }
+
+    /// A ULID from the send time and a hash of the message id: the same for every delivery.
+    fn log_id(&self, now: OffsetDateTime) -> Ulid {
+        let millis = self
+            .sent_at_ms
+            .unwrap_or_else(|| (now.unix_timestamp_nanos() / 1_000_000).max(0) as u64);
+        let digest = Sha256::digest(self.message_id.as_bytes());
+        let mut random = [0u8; 16];
+        random[6..].copy_from_slice(&digest[..10]); // the 80 random bits of a ULID
+        Ulid::from_parts(millis, u128::from_be_bytes(random))
+    }
+}
+
+/// An EventBridge event: `detail-type`, `source` and an object `detail`.
+fn is_eventbridge_envelope(body: &serde_json::Value) -> bool {
+    body.get("detail-type").is_some()
+        && body.get("source").is_some()
+        && body.get("detail").is_some_and(|d| d.is_object())
+}
+
+/// Stores one queued message's log. `AlreadyStored` for a redelivery.
+pub async fn store(
+    store: &ClusterLogStore,
+    message: &QueuedMessage<'_>,
+    service: &Caller,
+    now: OffsetDateTime,
+) -> Result<Created, IngestError> {
+    let log = message.cluster_log(service, now)?;
+    Ok(store.create(&log).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(body: &str) -> QueuedMessage<'_> {
+        QueuedMessage {
+            message_id: "059f36b4-87a3-44ab-83d2-661975830a7d",
+            sent_at_ms: Some(1_795_255_200_000),
+            body,
+            attributes: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_redelivered_message_gets_the_same_id() {
+        let body = r#"{"cluster_uuid":"c1","severity":"Info"}"#;
+        let service = service_identity_from_env();
+        let first = message(body)
+            .cluster_log(&service, OffsetDateTime::now_utc())
+            .expect("valid");
+        let again = message(body)
+            .cluster_log(&service, OffsetDateTime::now_utc())
+            .expect("valid");
+        assert_eq!(first.id, again.id);
+        let other = QueuedMessage {
+            message_id: "another",
+            ..message(body)
+        };
+        assert_ne!(
+            other
+                .cluster_log(&service, OffsetDateTime::now_utc())
+                .expect("valid")
+                .id,
+            first.id
+        );
+    }
+
+    #[test]
+    fn eventbridge_envelopes_are_unwrapped_and_identity_never_comes_from_the_body() {
+        let body = r#"{"version":"0","id":"e1","detail-type":"ClusterLog","source":"alerts","detail":
+            {"cluster_uuid":"c1","severity":"Warning","created_by":"mallory"}}"#;
+        let log = message(body)
+            .cluster_log(&service_identity_from_env(), OffsetDateTime::now_utc())
+            .expect("valid");
+        assert_eq!(log.severity, "Warning");
+        assert_eq!(log.created_by.as_deref(), Some(DEFAULT_SERVICE_IDENTITY));
+        let mut attributed = message(body);
+        attributed.attributes.insert("created_by", "alertmanager");
+        let log = attributed
+            .cluster_log(&service_identity_from_env(), OffsetDateTime::now_utc())
+            .expect("valid");
+        assert_eq!(log.created_by.as_deref(), Some("alertmanager"));
+    }
+
+    #[test]
+    fn invalid_messages_say_why() {
+        let service = service_identity_from_env();
+        for body in [
+            "not json",
+            "[]",
+            r#"{"severity":"Info"}"#,
+            r#"{"cluster_uuid":"c","severity":"Nope"}"#,
+        ] {
+            assert!(
+                matches!(
+                    message(body).cluster_log(&service, OffsetDateTime::now_utc()),
+                    Err(IngestError::Invalid(_))
+                ),
+                "{body}"
+            );
+        }
+    }
+}
