@@ -35,6 +35,13 @@ impl Sequence {
         (self.next_u64() % n as u64) as usize
     }
 
+    /// When the `n`-th of `count` records of the demo week happens: evenly spread, jittered by up
+    /// to a minute (distinct and increasing while the week holds fewer than ~11,000 records).
+    pub fn moment(&mut self, n: usize, count: usize) -> (OffsetDateTime, i64) {
+        let at_ms = DAYS * 86_400_000 * n as i64 / count as i64 + self.below(60_000) as i64;
+        (START + time::Duration::milliseconds(at_ms), at_ms)
+    }
+
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
@@ -169,12 +176,9 @@ pub fn system_log_records() -> Vec<SystemLogRecord> {
 /// `count` system logs spread over the demo week, in creation order (the same shape at any size).
 pub fn system_log_records_of(count: usize) -> Vec<SystemLogRecord> {
     let mut sequence = Sequence::new(0x5eed_0001);
-    let span_ms = DAYS * 86_400_000;
     (0..count)
         .map(|n| {
-            // Evenly over the week, jittered, and strictly increasing so every time is distinct.
-            let at_ms = span_ms * n as i64 / count as i64 + sequence.below(60_000) as i64;
-            let created = START + time::Duration::milliseconds(at_ms);
+            let (created, at_ms) = sequence.moment(n, count);
             let day = at_ms / 86_400_000;
             let live: Vec<_> = INSTANCES.iter().filter(|(_, _, first, last)| day >= *first && day <= *last).collect();
             let (source, instance, _, _) = **sequence.pick(&live);
@@ -279,11 +283,9 @@ const SERVICE_LOGS: [(&str, &str, &str, &str); 6] = [
 /// The cluster logs of the demo week: (fixed id, creation time, draft).
 pub fn cluster_log_drafts() -> Vec<(ulid::Ulid, OffsetDateTime, ClusterLogDraft)> {
     let mut sequence = Sequence::new(0x5eed_0002);
-    let span_ms = DAYS * 86_400_000;
     (0..CLUSTER_LOGS)
         .map(|n| {
-            let at_ms = span_ms * n as i64 / CLUSTER_LOGS as i64 + sequence.below(60_000) as i64;
-            let timestamp = START + time::Duration::milliseconds(at_ms);
+            let (timestamp, _) = sequence.moment(n, CLUSTER_LOGS);
             let (uuid, id) = *sequence.pick(&CLUSTERS);
             let (service, severity, log_type, summary) = *sequence.pick(&SERVICE_LOGS);
             let internal = sequence.below(100) < 15;

@@ -49,16 +49,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn any_offset_and_precision_becomes_utc_microseconds() {
-        let parsed = parse("2025-01-31T14:00:00.5+02:00").expect("valid time");
+    fn any_offset_and_precision_becomes_utc_microseconds() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let parsed = parse("2025-01-31T14:00:00.5+02:00")?;
         assert_eq!(format(parsed), "2025-01-31T12:00:00.500000Z");
+        Ok(())
     }
 
     #[test]
-    fn stored_form_sorts_like_time() {
-        let earlier = format(parse("2025-01-31T12:00:00Z").expect("valid"));
-        let later = format(parse("2025-01-31T12:00:00.000001Z").expect("valid"));
+    fn stored_form_sorts_like_time() -> Result<(), Box<dyn std::error::Error>> {
+        let earlier = format(parse("2025-01-31T12:00:00Z")?);
+        let later = format(parse("2025-01-31T12:00:00.000001Z")?);
         assert!(earlier < later);
+        Ok(())
     }
 
     #[test]

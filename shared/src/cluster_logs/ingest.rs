@@ -152,44 +152,38 @@ mod tests {
     }
 
     #[test]
-    fn a_redelivered_message_gets_the_same_id() {
+    fn a_redelivered_message_gets_the_same_id() -> Result<(), Box<dyn std::error::Error>> {
         let body = r#"{"cluster_uuid":"c1","severity":"Info"}"#;
         let service = service_identity_from_env();
-        let first = message(body)
-            .cluster_log(&service, OffsetDateTime::now_utc())
-            .expect("valid");
-        let again = message(body)
-            .cluster_log(&service, OffsetDateTime::now_utc())
-            .expect("valid");
+        let first = message(body).cluster_log(&service, OffsetDateTime::now_utc())?;
+        let again = message(body).cluster_log(&service, OffsetDateTime::now_utc())?;
         assert_eq!(first.id, again.id);
         let other = QueuedMessage {
             message_id: "another",
             ..message(body)
         };
         assert_ne!(
-            other
-                .cluster_log(&service, OffsetDateTime::now_utc())
-                .expect("valid")
-                .id,
+            other.cluster_log(&service, OffsetDateTime::now_utc())?.id,
             first.id
         );
+        Ok(())
     }
 
     #[test]
-    fn eventbridge_envelopes_are_unwrapped_and_identity_never_comes_from_the_body() {
+    fn eventbridge_envelopes_are_unwrapped_and_identity_never_comes_from_the_body()
+    -> Result<(), Box<dyn std::error::Error>> {
         let body = r#"{"version":"0","id":"e1","detail-type":"ClusterLog","source":"alerts","detail":
             {"cluster_uuid":"c1","severity":"Warning","created_by":"mallory"}}"#;
-        let log = message(body)
-            .cluster_log(&service_identity_from_env(), OffsetDateTime::now_utc())
-            .expect("valid");
+        let log =
+            message(body).cluster_log(&service_identity_from_env(), OffsetDateTime::now_utc())?;
         assert_eq!(log.severity, "Warning");
         assert_eq!(log.created_by.as_deref(), Some(DEFAULT_SERVICE_IDENTITY));
         let mut attributed = message(body);
         attributed.attributes.insert("created_by", "alertmanager");
-        let log = attributed
-            .cluster_log(&service_identity_from_env(), OffsetDateTime::now_utc())
-            .expect("valid");
+        let log =
+            attributed.cluster_log(&service_identity_from_env(), OffsetDateTime::now_utc())?;
         assert_eq!(log.created_by.as_deref(), Some("alertmanager"));
+        Ok(())
     }
 
     #[test]

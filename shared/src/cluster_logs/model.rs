@@ -232,11 +232,9 @@ mod tests {
     }
 
     #[test]
-    fn server_sets_identity_times_and_ids() {
+    fn server_sets_identity_times_and_ids() -> Result<(), Box<dyn std::error::Error>> {
         let now = datetime!(2025-03-01 10:00:00.25 UTC);
-        let log = draft()
-            .into_cluster_log(&writer(), now)
-            .expect("valid draft");
+        let log = draft().into_cluster_log(&writer(), now)?;
         assert_eq!(log.created_by.as_deref(), Some("jdoe"));
         assert_eq!(log.email.as_deref(), Some("jdoe@example.com"));
         assert_eq!(log.timestamp, "2025-03-01T10:00:00.250000Z");
@@ -244,6 +242,7 @@ mod tests {
         assert_eq!(log.id.len(), 26);
         assert!(log.event_stream_id.is_some());
         assert!(!log.internal_only);
+        Ok(())
     }
 
     #[test]

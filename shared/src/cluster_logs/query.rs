@@ -123,26 +123,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paging_defaults_and_bounds_follow_the_contract() {
+    fn paging_defaults_and_bounds_follow_the_contract() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(
-            PageRequest::parse(None, None).unwrap(),
+            PageRequest::parse(None, None)?,
             PageRequest { page: 1, size: 100 }
         );
         assert_eq!(
-            PageRequest::parse(Some("3"), Some("0")).unwrap(),
+            PageRequest::parse(Some("3"), Some("0"))?,
             PageRequest { page: 3, size: 0 }
         );
+        assert_eq!(PageRequest::parse(None, Some("-1"))?.size, MAX_PAGE_SIZE);
         assert_eq!(
-            PageRequest::parse(None, Some("-1")).unwrap().size,
-            MAX_PAGE_SIZE
-        );
-        assert_eq!(
-            PageRequest::parse(None, Some("100000")).unwrap().size,
+            PageRequest::parse(None, Some("100000"))?.size,
             MAX_PAGE_SIZE
         );
         assert!(PageRequest::parse(Some("0"), None).is_err());
         assert!(PageRequest::parse(Some("abc"), None).is_err());
         assert!(PageRequest::parse(None, Some("ten")).is_err());
         assert!(PageRequest::parse(Some("4000000000"), Some("100")).is_err());
+        Ok(())
     }
 }
