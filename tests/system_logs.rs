@@ -38,7 +38,6 @@ const START: OffsetDateTime = datetime!(2026-11-10 00:00:00 UTC);
 fn record(n: usize) -> SystemLogRecord {
     let (source, instance) = INSTANCES[n % INSTANCES.len()];
     SystemLogRecord {
-        id: None,
         // Uneven steps (and microseconds) over a week; every time distinct.
         created: START
             + time::Duration::seconds((n * 2_417) as i64)
@@ -54,9 +53,12 @@ fn record(n: usize) -> SystemLogRecord {
 
 /// Writes `count` logs through the one write path and returns them as stored.
 async fn seed(state: &SystemLogsState, count: usize) -> Vec<SystemLog> {
+    let records = (0..count)
+        .map(|n| (format!("test#{n}"), record(n)))
+        .collect();
     let mut stored = Vec::new();
-    for n in 0..count {
-        match state.store.write(record(n)).await.expect("written") {
+    for written in state.store.write(records).await {
+        match written.expect("written") {
             Written::Stored(log) => stored.push(*log),
             other => panic!("fresh record not stored: {other:?}"),
         }
@@ -653,7 +655,8 @@ async fn the_write_path_scrubs_cuts_and_stores_a_record_once() {
     );
     noisy.context =
         json!({"traceback": "t".repeat(6_000), "api_key": "k", "url": "https://x/?secret=s"});
-    let Written::Stored(log) = state.store.write(noisy).await.expect("written") else {
+    let written = state.store.write(vec![("noisy".into(), noisy)]).await;
+    let Some(Ok(Written::Stored(log))) = written.into_iter().next() else {
         panic!("not stored");
     };
     assert!(
@@ -670,18 +673,15 @@ async fn the_write_path_scrubs_cuts_and_stores_a_record_once() {
     assert_eq!(log.context["api_key"], "***");
     assert_eq!(log.context["url"], "https://x/?secret=***");
 
-    let fixed = SystemLogRecord {
-        id: Some(4242),
-        ..record(1)
-    };
+    let once = vec![("sqs#same-message".to_owned(), record(1))];
     assert!(matches!(
-        state.store.write(fixed.clone()).await.expect("written"),
-        Written::Stored(_)
+        &state.store.write(once.clone()).await[..],
+        [Ok(Written::Stored(_))]
     ));
-    assert_eq!(
-        state.store.write(fixed).await.expect("written"),
-        Written::AlreadyStored(4242)
-    );
+    assert!(matches!(
+        &state.store.write(once).await[..],
+        [Ok(Written::AlreadyStored)]
+    ));
     let stats = ApiRequest::system("GET", "/stats/", "/stats/")
         .answer(&state)
         .await;
@@ -700,7 +700,10 @@ async fn the_write_path_scrubs_cuts_and_stores_a_record_once() {
             ..record(2)
         };
         assert!(
-            state.store.write(bad).await.is_err(),
+            matches!(
+                &state.store.write(vec![("bad".into(), bad)]).await[..],
+                [Err(shared::system_logs::WriteError::Invalid(_))]
+            ),
             "{source}/{level} is refused"
         );
     }

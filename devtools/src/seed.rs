@@ -1,11 +1,14 @@
-//! The demo data set of `make seed`: deterministic, so every run writes the same logs, and a
-//! second run stores nothing new (fixed ids make the writes idempotent).
+//! The demo data set of `make seed`: deterministic, and written the way production writes it.
+//! System logs arrive as CloudWatch Logs subscription deliveries (structlog JSON lines, one log
+//! stream per pod) and cluster logs as SQS messages, each handed to the real ingest handler. Event
+//! and message ids are fixed, so a second run stores nothing new.
 
-use futures::StreamExt;
-use serde_json::json;
-use shared::cluster_logs::{ClusterLogDraft, ClusterLogStore, Visibility};
-use shared::identity::Caller;
-use shared::system_logs::{SystemLogRecord, SystemLogStore, Written, id_for};
+use aws_lambda_events::event::cloudwatch_logs::{LogData, LogEntry};
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage, SqsMessageAttribute};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use shared::cluster_logs::ClusterLogDraft;
+use shared::system_logs::SystemLogRecord;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -14,7 +17,12 @@ pub const START: OffsetDateTime = datetime!(2026-11-14 00:00:00 UTC);
 const DAYS: i64 = 8;
 pub const SYSTEM_LOGS: usize = 2_400;
 pub const CLUSTER_LOGS: usize = 300;
-const CONCURRENT_WRITES: usize = 16;
+/// Log events per CloudWatch Logs delivery (CloudWatch batches a stream's lines like this).
+const LINES_PER_DELIVERY: usize = 500;
+/// Messages per SQS batch handed to the cluster-log ingest function.
+const MESSAGES_PER_BATCH: usize = 10;
+/// The CloudWatch log group the demo pods write to.
+pub const LOG_GROUP: &str = "/waldur/platform";
 
 /// xorshift64*: a fixed sequence of numbers from a fixed seed, no dependency needed.
 pub struct Sequence(u64);
@@ -202,7 +210,6 @@ pub fn system_log_records_of(count: usize) -> Vec<SystemLogRecord> {
                 ));
             }
             SystemLogRecord {
-                id: Some(id_for(created, (n % 4096) as u16)),
                 created,
                 source: source.to_owned(),
                 instance: instance.to_owned(),
@@ -319,51 +326,131 @@ pub fn cluster_log_drafts() -> Vec<(ulid::Ulid, OffsetDateTime, ClusterLogDraft)
 /// What a seeding run did.
 #[derive(Debug, Default)]
 pub struct Seeded {
-    pub system_logs_stored: usize,
-    pub system_logs_already_there: usize,
-    pub cluster_logs_stored: usize,
-    pub cluster_logs_already_there: usize,
+    pub system_logs_stored: u64,
+    pub system_logs_already_there: u64,
+    pub cluster_logs_delivered: usize,
 }
 
-/// Writes the demo data set through the one write path of each kind.
-pub async fn seed(
-    system_logs: &SystemLogStore,
-    cluster_logs: &ClusterLogStore,
-) -> Result<Seeded, Box<dyn std::error::Error>> {
-    let mut seeded = Seeded::default();
-    let mut writes = futures::stream::iter(
-        system_log_records()
-            .into_iter()
-            .map(|record| system_logs.write(record)),
-    )
-    .buffer_unordered(CONCURRENT_WRITES);
-    while let Some(outcome) = writes.next().await {
-        match outcome? {
-            Written::Stored(_) => seeded.system_logs_stored += 1,
-            Written::AlreadyStored(_) => seeded.system_logs_already_there += 1,
+/// A structlog JSON line for a record, as the platform's pods print it.
+pub fn structlog_line(record: &SystemLogRecord) -> String {
+    let mut line = serde_json::Map::new();
+    line.insert("event".into(), json!(record.message));
+    line.insert("level".into(), json!(record.level.to_lowercase()));
+    line.insert("logger".into(), json!(record.logger_name));
+    line.insert(
+        "timestamp".into(),
+        json!(shared::timestamp::format(record.created)),
+    );
+    if let Value::Object(context) = &record.context {
+        for (key, value) in context {
+            let key = if key == "traceback" { "exc_info" } else { key };
+            line.insert(key.to_owned(), value.clone());
         }
     }
-    let writer = Caller {
-        subject: "service-account-ocm-sre".into(),
-        username: Some("service-account-ocm-sre".into()),
-        email: Some("sre@example.com".into()),
-        first_name: Some("OCM".into()),
-        last_name: Some("SRE".into()),
-        ..Caller::default()
-    };
-    for (id, created, draft) in cluster_log_drafts() {
-        if cluster_logs
-            .get(&id.to_string(), Visibility::IncludingInternal)
-            .await?
-            .is_some()
-        {
-            seeded.cluster_logs_already_there += 1;
-            continue;
+    Value::Object(line).to_string()
+}
+
+/// CloudWatch Logs subscription events for `records`: per log stream (pod), in deliveries of up
+/// to 500 lines, with fixed event ids.
+pub fn cloudwatch_deliveries(records: &[SystemLogRecord]) -> Vec<LogData> {
+    let mut streams: std::collections::BTreeMap<&str, Vec<(usize, &SystemLogRecord)>> =
+        Default::default();
+    for (n, record) in records.iter().enumerate() {
+        streams
+            .entry(&record.instance)
+            .or_default()
+            .push((n, record));
+    }
+    let mut deliveries = Vec::new();
+    for (stream, lines) in streams {
+        for chunk in lines.chunks(LINES_PER_DELIVERY) {
+            let mut data = LogData::default();
+            data.owner = "123456789012".into();
+            data.log_group = LOG_GROUP.into();
+            data.log_stream = stream.into();
+            data.subscription_filters = vec!["waldur-system-logs".into()];
+            data.message_type = "DATA_MESSAGE".into();
+            for (n, record) in chunk {
+                let mut entry = LogEntry::default();
+                // CloudWatch event ids are 56 digits; these are fixed per record.
+                entry.id = format!("{:056}", 0x5eed_0000_0000_u64 + *n as u64);
+                entry.timestamp = (record.created.unix_timestamp_nanos() / 1_000_000) as i64;
+                entry.message = structlog_line(record);
+                data.log_events.push(entry);
+            }
+            deliveries.push(data);
         }
-        let mut log = draft.into_cluster_log(&writer, created)?;
-        log.id = id.to_string();
-        cluster_logs.create(&log).await?;
-        seeded.cluster_logs_stored += 1;
+    }
+    deliveries
+}
+
+/// SQS batches of the demo cluster logs, as an SRE service would queue them.
+pub fn cluster_log_batches() -> Result<Vec<SqsEvent>, serde_json::Error> {
+    let mut batches = Vec::new();
+    let drafts = cluster_log_drafts();
+    for (batch_number, chunk) in drafts.chunks(MESSAGES_PER_BATCH).enumerate() {
+        let mut event = SqsEvent::default();
+        for (n, (_, created, draft)) in chunk.iter().enumerate() {
+            let mut message = SqsMessage::default();
+            message.message_id = Some(format!(
+                "5eed0000-0000-4000-8000-{:012}",
+                batch_number * MESSAGES_PER_BATCH + n
+            ));
+            message.body = Some(serde_json::to_string(draft)?);
+            message.event_source = Some("aws:sqs".into());
+            message.attributes.insert(
+                "SentTimestamp".into(),
+                (created.unix_timestamp_nanos() / 1_000_000).to_string(),
+            );
+            for (name, value) in [
+                ("created_by", "service-account-ocm-sre"),
+                ("email", "sre@example.com"),
+                ("first_name", "OCM"),
+                ("last_name", "SRE"),
+            ] {
+                let mut attribute = SqsMessageAttribute::default();
+                attribute.string_value = Some(value.into());
+                attribute.data_type = Some("String".into());
+                message.message_attributes.insert(name.into(), attribute);
+            }
+            event.records.push(message);
+        }
+        batches.push(event);
+    }
+    Ok(batches)
+}
+
+/// Writes the demo data set through the ingest functions' handlers.
+pub async fn seed(
+    system_logs: &system_logs_ingest::IngestState,
+    cluster_logs: &cluster_logs_ingest::IngestState,
+) -> Result<Seeded, Box<dyn std::error::Error>> {
+    let mut seeded = Seeded::default();
+    for delivery in cloudwatch_deliveries(&system_log_records()) {
+        let event = LambdaEvent::new(
+            crate::cloudwatch::subscription_event(&delivery)?,
+            Context::default(),
+        );
+        let tally = system_logs_ingest::handler(system_logs, event)
+            .await
+            .map_err(|error| error.to_string())?;
+        seeded.system_logs_stored += tally["stored"].as_u64().unwrap_or(0);
+        seeded.system_logs_already_there += tally["already_stored"].as_u64().unwrap_or(0);
+    }
+    for batch in cluster_log_batches()? {
+        let delivered = batch.records.len();
+        let response =
+            cluster_logs_ingest::handler(cluster_logs, LambdaEvent::new(batch, Context::default()))
+                .await
+                .map_err(|error| error.to_string())?;
+        if !response.batch_item_failures.is_empty() {
+            return Err(format!(
+                "{} cluster logs were not stored (see the log above)",
+                response.batch_item_failures.len()
+            )
+            .into());
+        }
+        seeded.cluster_logs_delivered += delivered;
     }
     Ok(seeded)
 }
@@ -390,8 +477,12 @@ mod tests {
         let first = logs.iter().map(|r| r.created).min().expect("logs");
         let last = logs.iter().map(|r| r.created).max().expect("logs");
         assert!(last - first >= time::Duration::days(7));
-        let ids: BTreeSet<_> = logs.iter().map(|r| r.id).collect();
-        assert_eq!(ids.len(), logs.len(), "fixed ids are distinct");
+        let deliveries = cloudwatch_deliveries(&logs);
+        let event_ids: BTreeSet<_> = deliveries
+            .iter()
+            .flat_map(|d| d.log_events.iter().map(|e| e.id.clone()))
+            .collect();
+        assert_eq!(event_ids.len(), logs.len(), "fixed event ids are distinct");
 
         let cluster_logs = cluster_log_drafts();
         let clusters: BTreeSet<_> = cluster_logs

@@ -2,10 +2,12 @@
 //! parsing, the caller's identity, the error types and their mapping to each API's error body.
 //! Nothing here knows which Lambda function it runs in; `functions/*` are thin adapters.
 
+pub mod batch;
 pub mod cluster_logs;
 pub mod dynamo;
 pub mod http;
 pub mod identity;
+pub mod retention;
 pub mod system_logs;
 pub mod telemetry;
 pub mod timestamp;

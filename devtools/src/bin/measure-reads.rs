@@ -3,7 +3,6 @@
 
 use devtools::capacity::{Consumed, metered_client};
 use devtools::template::{Template, default_template_path};
-use futures::StreamExt;
 use shared::system_logs::{Ordering, PageNumber, PageSpec, SystemLogFilter, SystemLogStore};
 
 const PAGE_SIZE: u64 = 10;
@@ -29,14 +28,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = SystemLogStore::new(client, name);
 
     let started = std::time::Instant::now();
-    let mut writes = futures::stream::iter(
-        devtools::seed::system_log_records_of(logs)
-            .into_iter()
-            .map(|r| store.write(r)),
-    )
-    .buffer_unordered(32);
-    while let Some(outcome) = writes.next().await {
-        outcome?;
+    let records: Vec<_> = devtools::seed::system_log_records_of(logs)
+        .into_iter()
+        .enumerate()
+        .map(|(n, record)| (format!("measure#{n}"), record))
+        .collect();
+    for chunk in records.chunks(10_000) {
+        for result in store.write(chunk.to_vec()).await {
+            result?;
+        }
     }
     let written = meter.take();
     eprintln!(

@@ -104,7 +104,7 @@ impl Visibility {
 /// The body of a POST, as osdctl, the Go SDK (`"kind":"LogEntry"`, only set fields) and agents
 /// send it. Server-set fields (`id`, `href`, `kind`, `created_at`, the identity fields) are
 /// accepted and ignored: readers and writers ignore what they do not know.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ClusterLogDraft {
     pub cluster_id: Option<String>,
     pub cluster_uuid: Option<String>,

@@ -2,19 +2,22 @@
 //! the store, list queries and the DRF-style wire format.
 
 pub mod api;
+mod cap;
+pub mod cloudwatch;
 mod error;
 mod model;
 mod query;
 mod scrub;
 mod store;
 
+pub use cap::{CapReport, MAX_DELETES_PER_RUN, MAX_PER_SOURCE_VAR, max_per_source_from_env};
 pub use error::SystemLogError;
 pub use model::{FILTERABLE_LEVELS, LEVELS, SOURCES, SystemLog, SystemLogRecord, level_number};
 pub use query::{Cursor, LogPage, Ordering, PageNumber, PageSpec, SystemLogFilter, list_request};
 pub use scrub::{MESSAGE_MAX_CHARS, TRACEBACK_MAX_CHARS, scrub};
 pub use store::{
     AGGREGATE_INDEX, INSTANCE_INDEX, InstanceAggregate, LEVEL_INDEX, MAX_ID, SystemLogStore,
-    WriteError, Written, id_for,
+    WriteError, Written,
 };
 
 /// Environment variable naming the system-logs table.
@@ -32,7 +35,9 @@ impl SystemLogsState {
         let table = crate::dynamo::table_name(TABLE_VAR)?;
         let client = crate::dynamo::client_from_env().await;
         Ok(Self {
-            store: SystemLogStore::new(client, table),
+            store: SystemLogStore::new(client, table).with_retention(
+                crate::retention::Retention::from_env(crate::retention::SYSTEM_LOGS_RETENTION_VAR)?,
+            ),
             auth: crate::identity::Authenticator::from_env(),
         })
     }

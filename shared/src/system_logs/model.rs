@@ -39,18 +39,19 @@ pub struct SystemLog {
     pub message: String,
     #[serde(default = "empty_object")]
     pub context: serde_json::Value,
+    /// When DynamoDB deletes it (seconds since the epoch); `None` while retention is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 fn empty_object() -> serde_json::Value {
     serde_json::Value::Object(serde_json::Map::new())
 }
 
-/// What a writer hands to [`super::SystemLogWriter::write`]: one log line, before ids and scrubbing.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// What a writer hands to [`super::SystemLogStore::write`]: one log line, before ids and
+/// scrubbing. It is also the body of a queued system log (one JSON object per SQS message).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemLogRecord {
-    /// A fixed id makes the write idempotent (a repeated record is stored once); `None` draws a fresh one.
-    #[serde(default)]
-    pub id: Option<u64>,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
     pub source: String,
@@ -62,4 +63,19 @@ pub struct SystemLogRecord {
     pub message: String,
     #[serde(default = "empty_object")]
     pub context: serde_json::Value,
+}
+
+impl SystemLogRecord {
+    /// A record from the JSON a queued message carries; the error names the offending field.
+    pub fn from_json(body: &str) -> Result<Self, String> {
+        let mut deserializer = serde_json::Deserializer::from_str(body);
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            if path == "." {
+                error.inner().to_string()
+            } else {
+                format!("{path}: {}", error.inner())
+            }
+        })
+    }
 }

@@ -2,17 +2,23 @@
 //!
 //! - Logs: `pk` = `log#<id>`. GSIs `level-index` (partition `source#LEVEL`) and `instance-index`
 //!   (partition `source#instance`), both sorted by `created_key`, serve every filter and ordering.
-//! - Aggregates: `pk` = `instance#<source>#<instance>`, one per (source, instance), holding the
-//!   number of logs per level, changed in the same transaction as each write. `aggregate-index`
-//!   (KEYS_ONLY, so count changes never write it) lists them in (source, instance) order.
+//! - Aggregates: `pk` = `instance#<source>#<instance>#<expiry>`, the number of logs per level of
+//!   one (source, instance) that expire at the same instant (see [`crate::retention`]). They carry
+//!   that `expires_at` too, so DynamoDB deletes a count with the logs it counts. `aggregate-index`
+//!   lists them in (source, instance) order with their counts.
+//! - Id blocks: `pk` = `ids#<minute>`, the number of ids handed out for logs created in that minute.
+//! - Claims: `pk` = `claim#<source id>`, one per delivered record (see [`crate::batch`]).
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use futures::StreamExt;
 use time::OffsetDateTime;
 
 use super::model::{LEVELS, SOURCES, SystemLog, SystemLogRecord, level_number};
 use super::scrub::{MESSAGE_MAX_CHARS, TRACEBACK_MAX_CHARS, scrub, scrub_context, truncate};
+use crate::batch::{CountChange, Entry, OnceWriter, Outcome, Storable};
 use crate::dynamo::{Item, StoreError, number, text};
+use crate::retention::{Clock, EXPIRES_AT, Retention, bucket_name, is_live};
 use crate::timestamp;
 
 pub const LEVEL_INDEX: &str = "level-index";
@@ -23,21 +29,26 @@ pub(super) const SOURCE_INSTANCE: &str = "source_instance";
 pub(super) const CREATED_KEY: &str = "created_key";
 const AGGREGATE_KIND: &str = "aggregate_kind";
 const INSTANCE_AGGREGATE: &str = "instance";
+const NEXT_ID: &str = "next";
 
-/// Ids: milliseconds since 2024-01-01 shifted left 12 bits, plus 12 bits that tell apart logs of
-/// the same millisecond. They grow with creation time, stay below 2^53 until 2093, and need no
-/// counter item that every write would contend on; uniqueness is checked by a conditional write.
-const ID_EPOCH_MS: i128 = 1_704_067_200_000;
-const ID_SEQUENCE_BITS: u32 = 12;
+/// Ids: the minute of creation since 2024-01-01, shifted left 26 bits, plus the position in that
+/// minute's block, handed out by one atomic counter per minute (a batch takes a block of ids with
+/// one UpdateItem per minute it spans). So ids are unique without a condition on the log itself,
+/// which BatchWriteItem could not check, grow with time, and stay below 2^53 until the year 2279.
+const ID_EPOCH_SECONDS: i64 = 1_704_067_200;
+const ID_SEQUENCE_BITS: u32 = 26;
 /// The largest id a JavaScript client reads exactly.
 pub const MAX_ID: u64 = (1 << 53) - 1;
-const ID_ATTEMPTS: usize = 5;
+/// Writes of one batch's id blocks in flight at once.
+const CONCURRENT_BLOCKS: usize = 16;
 
 /// Why a record was not stored.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
+    /// It never will be: the source should move it aside (a dead-letter queue) and log the reason.
     #[error("invalid record: {0}")]
     Invalid(String),
+    /// It may be on a later attempt.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -46,8 +57,10 @@ pub enum WriteError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Written {
     Stored(Box<SystemLog>),
-    /// A record with this id was stored before (a redelivery): nothing changed.
-    AlreadyStored(u64),
+    /// Stored by an earlier delivery of the same record: nothing changed.
+    AlreadyStored,
+    /// Older than the retention: acknowledged, not stored.
+    Expired,
 }
 
 /// The number of logs of one (source, instance), by level.
@@ -78,6 +91,8 @@ impl InstanceAggregate {
 pub struct SystemLogStore {
     pub(super) client: Client,
     pub(super) table: String,
+    retention: Retention,
+    pub(super) clock: Clock,
 }
 
 /// The sort key of a log in both GSIs: its created time, then its id inverted, so that reading
@@ -90,8 +105,8 @@ pub fn log_key(id: u64) -> String {
     format!("log#{id}")
 }
 
-fn aggregate_key(source: &str, instance: &str) -> String {
-    format!("instance#{source}#{instance}")
+fn aggregate_key(source: &str, instance: &str, expires_at: Option<i64>) -> String {
+    format!("instance#{source}#{instance}#{}", bucket_name(expires_at))
 }
 
 /// The aggregate attribute counting one level's logs (projected into the aggregate index).
@@ -99,62 +114,35 @@ pub fn level_count_attribute(level: &str) -> String {
     format!("count_{level}")
 }
 
-/// The id of the `sequence`-th log of the millisecond `created` falls in (sequence: 12 bits).
-/// Writers that need idempotent retries derive it from their source's own ids.
-pub fn id_for(created: OffsetDateTime, sequence: u16) -> u64 {
-    let millis = (created.unix_timestamp_nanos() / 1_000_000 - ID_EPOCH_MS).max(0) as u64;
-    let sequence = u64::from(sequence) & ((1 << ID_SEQUENCE_BITS) - 1);
-    ((millis << ID_SEQUENCE_BITS) | sequence).min(MAX_ID)
+/// Minutes since the id epoch: the block an id of a log created at `created` comes from.
+fn id_minute(created: OffsetDateTime) -> i64 {
+    ((created.unix_timestamp() - ID_EPOCH_SECONDS) / 60).max(0)
 }
 
-fn fresh_id(created: OffsetDateTime) -> u64 {
-    id_for(created, rand_sequence())
+fn id_in_block(minute: i64, position: u64) -> Option<u64> {
+    let id = (u64::try_from(minute).ok()? << ID_SEQUENCE_BITS) | position;
+    (position < (1 << ID_SEQUENCE_BITS) && id <= MAX_ID).then_some(id)
 }
 
-fn rand_sequence() -> u16 {
-    // The random half of a ULID is a well-seeded source we already depend on.
-    (ulid::Ulid::new().random() & ((1 << ID_SEQUENCE_BITS) - 1)) as u16
-}
+/// A validated log on its way into the table.
+#[derive(Debug, Clone)]
+struct PreparedLog(SystemLog);
 
-impl SystemLogStore {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+impl Storable for PreparedLog {
+    fn id(&self) -> String {
+        self.0.id.to_string()
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
+    fn adopt(&mut self, id: &str) -> Result<(), StoreError> {
+        self.0.id = id
+            .parse()
+            .map_err(|_| StoreError::Rejected(format!("claim holds a malformed log id '{id}'")))?;
+        Ok(())
     }
 
-    /// The one write path of every writer: validates, scrubs secrets, cuts long text, assigns the
-    /// id, and stores the log together with its aggregate change, atomically.
-    pub async fn write(&self, record: SystemLogRecord) -> Result<Written, WriteError> {
-        let log = prepare(record)?;
-        let fixed_id = log.id != 0;
-        let mut log = log;
-        for _ in 0..ID_ATTEMPTS {
-            if !fixed_id {
-                log.id = fresh_id(
-                    timestamp::parse(&log.created)
-                        .map_err(|e| WriteError::Invalid(e.to_string()))?,
-                );
-            }
-            match self.put_with_aggregate(&log).await {
-                Ok(true) => return Ok(Written::Stored(Box::new(log))),
-                Ok(false) if fixed_id => return Ok(Written::AlreadyStored(log.id)),
-                Ok(false) => continue, // another log took this id in the same millisecond: draw again
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(StoreError::Rejected(format!("no free id after {ID_ATTEMPTS} attempts")).into())
-    }
-
-    /// Puts the log if its id is free and counts it. False when the id is taken.
-    async fn put_with_aggregate(&self, log: &SystemLog) -> Result<bool, StoreError> {
+    fn item(&self) -> Result<Item, StoreError> {
+        let log = &self.0;
         let mut item: Item = serde_dynamo::to_item(log)?;
-        let source_instance = format!("{}#{}", log.source, log.instance);
         item.insert("pk".into(), AttributeValue::S(log_key(log.id)));
         item.insert(
             SOURCE_LEVEL.into(),
@@ -162,46 +150,211 @@ impl SystemLogStore {
         );
         item.insert(
             SOURCE_INSTANCE.into(),
-            AttributeValue::S(source_instance.clone()),
+            AttributeValue::S(format!("{}#{}", log.source, log.instance)),
         );
         item.insert(
             CREATED_KEY.into(),
             AttributeValue::S(created_key(&log.created, log.id)),
         );
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()?;
-        let count = Update::builder()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(aggregate_key(&log.source, &log.instance)))
-            .update_expression(
-                "SET #kind = :kind, #si = :si, #source = :source, #instance = :instance ADD #level :one",
-            )
-            .expression_attribute_names("#kind", AGGREGATE_KIND)
-            .expression_attribute_names("#si", SOURCE_INSTANCE)
-            .expression_attribute_names("#source", "source")
-            .expression_attribute_names("#instance", "instance")
-            .expression_attribute_names("#level", level_count_attribute(&log.level))
-            .expression_attribute_values(":kind", AttributeValue::S(INSTANCE_AGGREGATE.into()))
-            .expression_attribute_values(":si", AttributeValue::S(source_instance))
-            .expression_attribute_values(":source", AttributeValue::S(log.source.clone()))
-            .expression_attribute_values(":instance", AttributeValue::S(log.instance.clone()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .build()?;
-        let outcome = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .send()
-            .await;
-        match outcome {
-            Ok(_) => Ok(true),
-            Err(error) if crate::dynamo::lost_condition(&error) => Ok(false),
-            Err(error) => Err(error.into()),
+        Ok(item)
+    }
+
+    fn count(&self) -> CountChange {
+        count_change(&self.0)
+    }
+
+    fn expires_at(&self) -> Option<i64> {
+        self.0.expires_at
+    }
+}
+
+/// The aggregate bucket a log is counted in, and the attributes that bucket carries.
+pub(super) fn count_change(log: &SystemLog) -> CountChange {
+    let mut fields = vec![
+        (AGGREGATE_KIND, AttributeValue::S(INSTANCE_AGGREGATE.into())),
+        (
+            SOURCE_INSTANCE,
+            AttributeValue::S(format!("{}#{}", log.source, log.instance)),
+        ),
+        ("source", AttributeValue::S(log.source.clone())),
+        ("instance", AttributeValue::S(log.instance.clone())),
+    ];
+    if let Some(at) = log.expires_at {
+        fields.push((EXPIRES_AT, AttributeValue::N(at.to_string())));
+    }
+    CountChange {
+        bucket: aggregate_key(&log.source, &log.instance, log.expires_at),
+        fields,
+        attribute: level_count_attribute(&log.level),
+    }
+}
+
+impl SystemLogStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            retention: Retention::FOREVER,
+            clock: Clock::default(),
         }
+    }
+
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Reads as of another time (tests look at what a later day sees).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The one write path of every writer: validates, scrubs secrets, cuts long text, assigns ids,
+    /// and stores and counts each record once however often it is delivered (see
+    /// [`crate::batch`]). `source_id` is the record's id at its source. Results are in input order.
+    pub async fn write(
+        &self,
+        records: Vec<(String, SystemLogRecord)>,
+    ) -> Vec<Result<Written, WriteError>> {
+        let now = self.clock.now();
+        let mut results: Vec<Option<Result<Written, WriteError>>> =
+            records.iter().map(|_| None).collect();
+        let mut valid = Vec::new();
+        for (index, (source_id, record)) in records.into_iter().enumerate() {
+            match prepare(record, self.retention) {
+                Ok(log) => valid.push((index, source_id, log)),
+                Err(error) => results[index] = Some(Err(error)),
+            }
+        }
+        let mut entries = Vec::new();
+        let mut positions = Vec::new();
+        for (index, source_id, result) in self.assign_ids(valid).await {
+            match result {
+                Ok(log) => {
+                    positions.push(index);
+                    entries.push(Entry {
+                        source_id,
+                        log: PreparedLog(log),
+                    });
+                }
+                Err(error) => results[index] = Some(Err(error.into())),
+            }
+        }
+        let writer = OnceWriter {
+            client: &self.client,
+            table: &self.table,
+            key: "pk",
+        };
+        // Boxed: the pipeline's future is deep, and every handler that awaits it would carry its type.
+        let outcomes = Box::pin(writer.write(entries, now)).await;
+        for (index, outcome) in positions.into_iter().zip(outcomes) {
+            results[index] = Some(match outcome {
+                Outcome::Stored(log) => Ok(Written::Stored(Box::new(log.0))),
+                Outcome::AlreadyStored => Ok(Written::AlreadyStored),
+                Outcome::Expired => Ok(Written::Expired),
+                Outcome::Failed(error) => Err(error.into()),
+            });
+        }
+        results
+            .into_iter()
+            .map(|result| {
+                result.unwrap_or_else(|| Err(StoreError::Rejected("not processed".into()).into()))
+            })
+            .collect()
+    }
+
+    /// Gives each log an id from its creation minute's block: one UpdateItem per minute.
+    async fn assign_ids(
+        &self,
+        logs: Vec<(usize, String, SystemLog)>,
+    ) -> Vec<(usize, String, Result<SystemLog, StoreError>)> {
+        let mut by_minute: std::collections::BTreeMap<i64, Vec<(usize, String, SystemLog)>> =
+            Default::default();
+        for (index, source_id, log) in logs {
+            let minute = timestamp::parse(&log.created).map_or(0, id_minute);
+            by_minute
+                .entry(minute)
+                .or_default()
+                .push((index, source_id, log));
+        }
+        futures::stream::iter(by_minute)
+            .map(|(minute, logs)| async move {
+                // The block's counter lives as long as the logs of that minute can.
+                let expires_at = logs.iter().filter_map(|(_, _, log)| log.expires_at).max();
+                match self.take_ids(minute, logs.len() as u64, expires_at).await {
+                    Ok(first) => logs
+                        .into_iter()
+                        .zip(first..)
+                        .map(|((index, source_id, mut log), position)| {
+                            let id = id_in_block(minute, position).ok_or_else(|| {
+                                StoreError::Rejected(format!(
+                                    "no ids left in the block of minute {minute}"
+                                ))
+                            });
+                            let result = id.map(|id| {
+                                log.id = id;
+                                log
+                            });
+                            (index, source_id, result)
+                        })
+                        .collect::<Vec<_>>(),
+                    Err(error) => logs
+                        .into_iter()
+                        .map(|(index, source_id, _)| {
+                            (index, source_id, Err(crate::batch::copy_error(&error)))
+                        })
+                        .collect(),
+                }
+            })
+            .buffer_unordered(CONCURRENT_BLOCKS)
+            .flat_map(futures::stream::iter)
+            .collect()
+            .await
+    }
+
+    /// Takes `count` ids of `minute`'s block; returns the position of the first.
+    async fn take_ids(
+        &self,
+        minute: i64,
+        count: u64,
+        expires_at: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("ids#{minute}")))
+            .expression_attribute_names("#next", NEXT_ID)
+            .expression_attribute_values(":count", AttributeValue::N(count.to_string()))
+            .return_values(ReturnValue::UpdatedNew);
+        request = match expires_at {
+            Some(at) => request
+                .update_expression("ADD #next :count SET #expires = :expires")
+                .expression_attribute_names("#expires", EXPIRES_AT)
+                .expression_attribute_values(":expires", AttributeValue::N(at.to_string())),
+            None => request
+                .update_expression("ADD #next :count REMOVE #expires")
+                .expression_attribute_names("#expires", EXPIRES_AT),
+        };
+        let output = request.send().await?;
+        let next = output
+            .attributes
+            .as_ref()
+            .map(|item| number(item, NEXT_ID))
+            .unwrap_or(0);
+        u64::try_from(next)
+            .ok()
+            .and_then(|next| next.checked_sub(count))
+            .ok_or_else(|| StoreError::Rejected(format!("id block of minute {minute} is corrupt")))
     }
 
     pub async fn get(&self, id: u64) -> Result<Option<SystemLog>, StoreError> {
@@ -212,13 +365,18 @@ impl SystemLogStore {
             .key("pk", AttributeValue::S(log_key(id)))
             .send()
             .await?;
-        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+        let log: Option<SystemLog> = output.item.map(serde_dynamo::from_item).transpose()?;
+        // Past its retention it is gone, whether or not DynamoDB has deleted it yet.
+        Ok(log.filter(|log| is_live(log.expires_at, self.clock.now())))
     }
 
     /// Every (source, instance) that has logs, ordered by source then instance, with its counts:
-    /// one Query of the aggregate index (which projects the counts), at any number of logs.
+    /// one Query of the aggregate index (which projects the counts), at any number of logs. Each
+    /// (source, instance) has a bucket per expiry instant (at most one per day of retention);
+    /// buckets whose logs have expired are left out, deleted by DynamoDB or not.
     pub async fn aggregates(&self) -> Result<Vec<InstanceAggregate>, StoreError> {
-        let mut aggregates = Vec::new();
+        let now = self.clock.now();
+        let mut aggregates: Vec<InstanceAggregate> = Vec::new();
         let mut start: Option<Item> = None;
         loop {
             let output = self
@@ -233,15 +391,26 @@ impl SystemLogStore {
                 .send()
                 .await?;
             for item in output.items.unwrap_or_default() {
-                let mut by_level = [0u64; LEVELS.len()];
-                for (slot, (level, _)) in by_level.iter_mut().zip(LEVELS) {
-                    *slot = number(&item, &level_count_attribute(level)).max(0) as u64;
+                if !crate::retention::item_is_live(&item, now) {
+                    continue;
                 }
-                aggregates.push(InstanceAggregate {
-                    source: text(&item, "source").to_owned(),
-                    instance: text(&item, "instance").to_owned(),
-                    by_level,
-                });
+                let (source, instance) = (text(&item, "source"), text(&item, "instance"));
+                // The index keeps one (source, instance)'s buckets next to each other.
+                let same = aggregates
+                    .last()
+                    .is_some_and(|last| last.source == source && last.instance == instance);
+                if !same {
+                    aggregates.push(InstanceAggregate {
+                        source: source.to_owned(),
+                        instance: instance.to_owned(),
+                        by_level: [0; LEVELS.len()],
+                    });
+                }
+                if let Some(aggregate) = aggregates.last_mut() {
+                    for (slot, (level, _)) in aggregate.by_level.iter_mut().zip(LEVELS) {
+                        *slot += number(&item, &level_count_attribute(level)).max(0) as u64;
+                    }
+                }
             }
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
@@ -298,8 +467,8 @@ impl SystemLogStore {
     }
 }
 
-/// Validates and normalizes a record into the log to store (`id` 0 when none was given).
-fn prepare(record: SystemLogRecord) -> Result<SystemLog, WriteError> {
+/// Validates and normalizes a record into the log to store (its id is given later).
+fn prepare(record: SystemLogRecord, retention: Retention) -> Result<SystemLog, WriteError> {
     if !SOURCES.contains(&record.source.as_str()) {
         return Err(WriteError::Invalid(format!(
             "source '{}' is not one of {}",
@@ -327,10 +496,6 @@ fn prepare(record: SystemLogRecord) -> Result<SystemLog, WriteError> {
             "created is outside the years 1970 to 9999".into(),
         ));
     }
-    let id = record.id.unwrap_or(0);
-    if id > MAX_ID {
-        return Err(WriteError::Invalid(format!("id {id} is above 2^53-1")));
-    }
     let mut context = match record.context {
         serde_json::Value::Object(map) => serde_json::Value::Object(map),
         serde_json::Value::Null => serde_json::Value::Object(serde_json::Map::new()),
@@ -341,7 +506,8 @@ fn prepare(record: SystemLogRecord) -> Result<SystemLog, WriteError> {
         *traceback = truncate(traceback, TRACEBACK_MAX_CHARS);
     }
     Ok(SystemLog {
-        id,
+        id: 0,
+        expires_at: retention.expires_at(record.created),
         created: timestamp::format(record.created),
         source: record.source,
         instance,

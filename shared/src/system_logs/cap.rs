@@ -1,0 +1,118 @@
+//! Waldur's per-source cap: keep at most N newest system logs per source. A scheduled function
+//! calls [`SystemLogStore::enforce_cap`]; it reads the aggregates to learn how many logs are over
+//! the cap, then only those oldest logs, oldest first from the source's `level-index` partitions
+//! (Queries, never a Scan), and deletes each together with its count.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+
+use super::SystemLog;
+use super::model::LEVELS;
+use super::store::{CREATED_KEY, LEVEL_INDEX, SOURCE_LEVEL, SystemLogStore, count_change, log_key};
+use crate::batch::{Applied, CLAIM, CountedAction, apply_counted};
+use crate::dynamo::{Item, Merge, PartitionQuery, StoreError, read_window, text};
+use crate::retention::item_is_live;
+
+/// Environment variable: the most system logs kept per source; `0` or absent turns the cap off.
+pub const MAX_PER_SOURCE_VAR: &str = "SYSTEM_LOGS_MAX_PER_SOURCE";
+/// Deletions per source and run, so one run stays well inside its timeout; the next run goes on.
+pub const MAX_DELETES_PER_RUN: u64 = 20_000;
+
+/// What one run did to one source.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CapReport {
+    pub source: String,
+    pub before: u64,
+    pub deleted: u64,
+}
+
+/// The configured cap: `None` when it is off.
+pub fn max_per_source_from_env() -> Result<Option<u64>, StoreError> {
+    match std::env::var(MAX_PER_SOURCE_VAR) {
+        Ok(text) if !text.trim().is_empty() => match text.trim().parse::<u64>() {
+            Ok(0) => Ok(None),
+            Ok(cap) => Ok(Some(cap)),
+            Err(_) => Err(StoreError::Misconfigured(format!(
+                "{MAX_PER_SOURCE_VAR} must be a whole number, not '{text}'"
+            ))),
+        },
+        _ => Ok(None),
+    }
+}
+
+impl SystemLogStore {
+    /// Deletes the oldest logs of `source` beyond its newest `keep` (at most
+    /// [`MAX_DELETES_PER_RUN`] per call), each with its count, atomically.
+    pub async fn enforce_cap(&self, source: &str, keep: u64) -> Result<CapReport, StoreError> {
+        let before: u64 = self
+            .aggregates()
+            .await?
+            .iter()
+            .filter(|aggregate| aggregate.source == source)
+            .map(|aggregate| aggregate.count())
+            .sum();
+        let excess = before.saturating_sub(keep).min(MAX_DELETES_PER_RUN);
+        let mut report = CapReport {
+            source: source.to_owned(),
+            before,
+            deleted: 0,
+        };
+        if excess == 0 {
+            return Ok(report);
+        }
+        let queries = LEVELS
+            .iter()
+            .map(|(level, _)| PartitionQuery {
+                forward: true,
+                ..PartitionQuery::newest_first(
+                    &self.table,
+                    Some(LEVEL_INDEX),
+                    SOURCE_LEVEL,
+                    format!("{source}#{level}"),
+                )
+            })
+            .collect();
+        let now = self.clock.now();
+        let oldest_first = |a: &Item, b: &Item| text(a, CREATED_KEY).cmp(text(b, CREATED_KEY));
+        // Expired logs are no longer counted, so they do not count against the cap either.
+        let live = |item: &Item| item_is_live(item, now);
+        let merge = Merge {
+            order: &oldest_first,
+            keep: &live,
+        };
+        let oldest = read_window(&self.client, queries, &merge, 0, excess as usize).await?;
+        let mut actions = Vec::with_capacity(oldest.items.len());
+        for item in oldest.items {
+            // Its claim goes with it, so a late redelivery stores and counts it afresh.
+            let claim = match item.get(CLAIM) {
+                Some(claim) => Some(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .key("pk", claim.clone())
+                        .build()?,
+                ),
+                None => None,
+            };
+            let log: SystemLog = serde_dynamo::from_item(item)?;
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(log_key(log.id)))
+                .condition_expression("attribute_exists(pk)")
+                .build()?;
+            actions.push(CountedAction {
+                action: TransactWriteItem::builder().delete(delete).build(),
+                also: claim.map(|claim| TransactWriteItem::builder().delete(claim).build()),
+                count: count_change(&log),
+                delta: -1,
+            });
+        }
+        for applied in apply_counted(&self.client, &self.table, "pk", actions).await {
+            match applied {
+                Applied::Done => report.deleted += 1,
+                // Deleted meanwhile (by DynamoDB's TTL or another run): uncounted with it.
+                Applied::ConditionFailed(_) => {}
+                Applied::Failed(error) => return Err(error),
+            }
+        }
+        Ok(report)
+    }
+}
