@@ -200,3 +200,102 @@ async fn the_sample_sqs_and_eventbridge_events_are_stored() {
         (json!("alertmanager"), json!(true))
     );
 }
+
+#[tokio::test]
+async fn expired_cluster_logs_leave_lists_totals_and_reads_together() {
+    let base = cluster_logs_state().await;
+    let api = ClusterLogsState {
+        store: base
+            .store
+            .clone()
+            .with_retention(shared::retention::Retention::days(1)),
+        ..base
+    };
+    let state = ingest_state(&api);
+    let now = time::OffsetDateTime::now_utc();
+    let at = |t: time::OffsetDateTime| shared::timestamp::format(t);
+    let dated = |summary: &str, when: String| {
+        json!({"cluster_uuid": "c-1", "severity": "Info", "summary": summary, "timestamp": when})
+            .to_string()
+    };
+    let failed = deliver(
+        &state,
+        vec![
+            sqs_record(
+                "y-1",
+                &dated("yesterday", at(now - time::Duration::days(1))),
+                &[],
+            ),
+            sqs_record("t-1", &dated("today", at(now)), &[]),
+            sqs_record(
+                "old",
+                &dated("too old", at(now - time::Duration::days(30))),
+                &[],
+            ),
+        ],
+    )
+    .await;
+    assert!(
+        failed.is_empty(),
+        "past its retention: acknowledged, not stored"
+    );
+    let logs = stored(&api).await;
+    assert_eq!(logs.len(), 2);
+    let yesterdays = logs
+        .iter()
+        .find(|log| log["summary"] == "yesterday")
+        .and_then(|log| log["id"].as_str())
+        .expect("yesterday's log")
+        .to_owned();
+
+    // A day later yesterday's log is past its retention: gone from lists, totals and reads at once.
+    let later = ClusterLogsState {
+        store: api
+            .store
+            .clone()
+            .with_clock(shared::retention::Clock::ahead(time::Duration::days(1))),
+        ..api
+    };
+    let logs = stored(&later).await;
+    assert_eq!(
+        logs.iter()
+            .map(|l| l["summary"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!("today")]
+    );
+    let (status, _) = ApiRequest::new(
+        "GET",
+        "/cluster_logs/{id}",
+        &format!("/cluster_logs/{yesterdays}"),
+    )
+    .path_parameter("id", &yesterdays)
+    .caller(Caller::internal())
+    .send(&later)
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_deleted_queued_log_delivered_again_is_stored_and_counted_afresh() {
+    let api = cluster_logs_state().await;
+    let state = ingest_state(&api);
+    let batch = vec![sqs_record("m-1", &body("one"), &[])];
+    assert!(deliver(&state, batch.clone()).await.is_empty());
+    let id = stored(&api).await[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let (status, _) = ApiRequest::new(
+        "DELETE",
+        "/cluster_logs/{id}",
+        &format!("/cluster_logs/{id}"),
+    )
+    .path_parameter("id", &id)
+    .caller(Caller::admin())
+    .send(&api)
+    .await;
+    assert_eq!(status, 204);
+    assert!(stored(&api).await.is_empty(), "deleted and uncounted");
+    assert!(deliver(&state, batch).await.is_empty());
+    assert_eq!(stored(&api).await.len(), 1, "visible and counted alike");
+}

@@ -120,7 +120,7 @@ mod tests {
         let expires = retention.expires_at(created).unwrap_or_default();
         let kept = expires - created.unix_timestamp();
         assert!(
-            kept >= 90 * DAY_SECONDS && kept <= 99 * DAY_SECONDS,
+            (90 * DAY_SECONDS..=99 * DAY_SECONDS).contains(&kept),
             "{kept}"
         );
         let buckets: std::collections::BTreeSet<_> = (0..90)

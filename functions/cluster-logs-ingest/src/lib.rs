@@ -1,17 +1,16 @@
-//! SQS -> cluster logs. Each message is stored once (redeliveries meet their first delivery's
-//! conditional write); a message that failed, invalid or not, is reported in `batchItemFailures`
-//! so SQS redelivers only that one, and the queue's redrive policy moves a message that keeps
-//! failing to the dead-letter queue. A record is acknowledged only once it is stored.
+//! SQS -> cluster logs. The batch goes through the one batch writer (`ClusterLogStore::write`):
+//! each message is stored and counted once however often it is delivered. A message that was not
+//! stored, invalid or not, is reported in `batchItemFailures` so SQS redelivers only that one, and
+//! the queue's redrive policy moves a message that keeps failing to the dead-letter queue. A
+//! record is acknowledged only once it is stored.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use futures::StreamExt;
 use lambda_runtime::{Error, LambdaEvent};
+use shared::batch::Outcome;
 use shared::cluster_logs::ingest::{self, IngestError, QueuedMessage};
-use shared::cluster_logs::{ClusterLogStore, Created, TABLE_VAR};
+use shared::cluster_logs::{ClusterLogStore, TABLE_VAR};
 use shared::identity::Caller;
-
-/// Messages of one batch stored at the same time.
-const CONCURRENT_MESSAGES: usize = 10;
+use shared::retention::{CLUSTER_LOGS_RETENTION_VAR, Retention};
 
 /// What the function holds across invocations: built once at cold start.
 #[derive(Debug, Clone)]
@@ -25,7 +24,8 @@ impl IngestState {
     pub async fn from_env() -> Result<Self, shared::dynamo::StoreError> {
         let table = shared::dynamo::table_name(TABLE_VAR)?;
         Ok(Self {
-            store: ClusterLogStore::new(shared::dynamo::client_from_env().await, table),
+            store: ClusterLogStore::new(shared::dynamo::client_from_env().await, table)
+                .with_retention(Retention::from_env(CLUSTER_LOGS_RETENTION_VAR)?),
             service: ingest::service_identity_from_env(),
         })
     }
@@ -41,12 +41,45 @@ pub async fn handler(
         // A failure cannot name such a record; failing the batch redelivers it all, which is safe.
         return Err("an SQS record without a messageId".into());
     }
-    let failures: Vec<String> = futures::stream::iter(records)
-        .map(|record| async move { store_one(state, record, now).await })
-        .buffer_unordered(CONCURRENT_MESSAGES)
-        .filter_map(|failed| async move { failed })
-        .collect()
-        .await;
+    let mut failures = Vec::new();
+    let mut entries = Vec::new();
+    let mut ids = Vec::new();
+    for record in records {
+        let message_id = record.message_id.as_deref().unwrap_or_default();
+        match queued(record).cluster_log(&state.service, now) {
+            Ok(log) => {
+                entries.push((format!("sqs#{message_id}"), log));
+                ids.push(message_id.to_owned());
+            }
+            Err(IngestError::Invalid(reason)) => {
+                tracing::warn!(
+                    message_id,
+                    reason,
+                    "invalid message not stored; it goes to the dead-letter queue after maxReceiveCount"
+                );
+                failures.push(message_id.to_owned());
+            }
+            Err(IngestError::Store(error)) => {
+                tracing::error!(message_id, error = %error, "message not stored; SQS will redeliver it");
+                failures.push(message_id.to_owned());
+            }
+        }
+    }
+    for (message_id, outcome) in ids.into_iter().zip(state.store.write(entries).await) {
+        match outcome {
+            Outcome::Stored(_) => {}
+            Outcome::AlreadyStored => {
+                tracing::info!(message_id, "redelivered message was stored before");
+            }
+            Outcome::Expired => {
+                tracing::info!(message_id, "message older than the retention: not stored");
+            }
+            Outcome::Failed(error) => {
+                tracing::error!(message_id, error = %error, "message not stored; SQS will redeliver it");
+                failures.push(message_id);
+            }
+        }
+    }
     let mut response = SqsBatchResponse::default();
     for item_identifier in failures {
         let mut failure = BatchItemFailure::default();
@@ -56,15 +89,10 @@ pub async fn handler(
     Ok(response)
 }
 
-/// Stores one message; its id when it must be retried.
-async fn store_one(
-    state: &IngestState,
-    record: &SqsMessage,
-    now: time::OffsetDateTime,
-) -> Option<String> {
-    let message_id = record.message_id.as_deref().unwrap_or_default();
-    let message = QueuedMessage {
-        message_id,
+/// The parts of an SQS message that make a cluster log.
+fn queued(record: &SqsMessage) -> QueuedMessage<'_> {
+    QueuedMessage {
+        message_id: record.message_id.as_deref().unwrap_or_default(),
         sent_at_ms: record
             .attributes
             .get("SentTimestamp")
@@ -77,24 +105,5 @@ async fn store_one(
                 Some((name.as_str(), attribute.string_value.as_deref()?))
             })
             .collect(),
-    };
-    match ingest::store(&state.store, &message, &state.service, now).await {
-        Ok(Created::New) => None,
-        Ok(Created::AlreadyStored) => {
-            tracing::info!(message_id, "redelivered message was stored before");
-            None
-        }
-        Err(IngestError::Invalid(reason)) => {
-            tracing::warn!(
-                message_id,
-                reason,
-                "invalid message not stored; it goes to the dead-letter queue after maxReceiveCount"
-            );
-            Some(message_id.to_owned())
-        }
-        Err(IngestError::Store(error)) => {
-            tracing::error!(message_id, error = %error, "message not stored; SQS will redeliver it");
-            Some(message_id.to_owned())
-        }
     }
 }

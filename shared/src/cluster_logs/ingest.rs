@@ -2,8 +2,8 @@
 //! EventBridge event whose `detail` is one (so an EventBridge rule can target the queue).
 //!
 //! Delivery is at least once. A message's log id is derived from the message itself (its SQS
-//! message id and send time), so a redelivery meets the conditional write of the first delivery
-//! and is stored and counted once. The id needs no extra item, so there is nothing to expire.
+//! message id and send time), so every delivery builds the same log; the batch writer's claim on
+//! the message id (see [`crate::batch`]) stores and counts it once.
 
 use std::collections::HashMap;
 
@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use ulid::Ulid;
 
-use super::{ClusterLog, ClusterLogDraft, ClusterLogError, ClusterLogStore, Created};
+use super::{ClusterLog, ClusterLogDraft, ClusterLogError};
 use crate::dynamo::StoreError;
 use crate::http::{BodyError, json_value};
 use crate::identity::Caller;
@@ -125,17 +125,6 @@ fn is_eventbridge_envelope(body: &serde_json::Value) -> bool {
     body.get("detail-type").is_some()
         && body.get("source").is_some()
         && body.get("detail").is_some_and(|d| d.is_object())
-}
-
-/// Stores one queued message's log. `AlreadyStored` for a redelivery.
-pub async fn store(
-    store: &ClusterLogStore,
-    message: &QueuedMessage<'_>,
-    service: &Caller,
-    now: OffsetDateTime,
-) -> Result<Created, IngestError> {
-    let log = message.cluster_log(service, now)?;
-    Ok(store.create(&log).await?)
 }
 
 #[cfg(test)]

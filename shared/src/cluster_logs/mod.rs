@@ -11,7 +11,7 @@ mod store;
 pub use error::{ClusterLogError, ErrorCode};
 pub use model::{ClusterLog, ClusterLogDraft, SEVERITIES, Visibility};
 pub use query::{ClusterLogFilter, ClusterScope, PageRequest};
-pub use store::{ClusterLogStore, Created, ListPage};
+pub use store::{ClusterLogStore, Created, ListPage, StoredClusterLog};
 
 /// Base path of every cluster-log route.
 pub const BASE_PATH: &str = "/api/service_logs/v1";
@@ -30,10 +30,14 @@ impl ClusterLogsState {
         let table = crate::dynamo::table_name(TABLE_VAR)?;
         let client = crate::dynamo::client_from_env().await;
         Ok(Self {
-            store: ClusterLogStore::new(client, table),
+            store: ClusterLogStore::new(client, table).with_retention(
+                crate::retention::Retention::from_env(
+                    crate::retention::CLUSTER_LOGS_RETENTION_VAR,
+                )?,
+            ),
             auth: crate::identity::Authenticator::from_env(),
         })
     }
 }
 
-pub use store::{CLUSTER_ID_INDEX, CLUSTER_UUID_INDEX, TIME_INDEX};
+pub use store::{CLUSTER_ID_INDEX, CLUSTER_UUID_INDEX, COUNTER_INDEX, TIME_INDEX};

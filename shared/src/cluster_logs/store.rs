@@ -4,23 +4,31 @@
 //!   cluster's UUID or id, sort: `timestamp`) serve per-cluster lists; `time-index` (partition:
 //!   `time_shard`, one of [`TIME_SHARDS`], sort: `timestamp`) serves the all-clusters list as a
 //!   merge of one Query per shard, so no single partition takes every write.
-//! - Counters: one item per time shard (`id` = `#count#<shard>`), updated in the same transaction
-//!   as each write, so the all-clusters `total` costs a handful of reads at any table size.
+//! - Counters: `id` = `#count#<expiry>#<shard>`, the public and internal logs of one time shard that
+//!   expire at the same instant (see [`crate::retention`]), changed in the same transaction as each
+//!   write and delete, and carrying that `expires_at` so DynamoDB deletes them with their logs.
+//!   `counter-index` lists them, so the all-clusters `total` is one small Query at any table size.
+//! - Claims: `id` = `claim#<source id>`, one per queued message (see [`crate::batch`]).
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use ulid::Ulid;
 
 use super::{ClusterLog, ClusterLogFilter, ClusterScope, PageRequest, Visibility};
+use crate::batch::{
+    Applied, CLAIM, CountChange, CountedAction, Entry, OnceWriter, Outcome, Storable, apply_counted,
+};
 use crate::dynamo::{
     Filter, Item, Merge, NewestFirst, PartitionQuery, StoreError, Window, read_window,
 };
+use crate::retention::{Clock, EXPIRES_AT, Retention, bucket_name, item_is_live};
 
 pub const CLUSTER_UUID_INDEX: &str = "cluster-uuid-index";
 pub const CLUSTER_ID_INDEX: &str = "cluster-id-index";
 pub const TIME_INDEX: &str = "time-index";
+pub const COUNTER_INDEX: &str = "counter-index";
+const COUNTER_KIND: &str = "counter_kind";
+const COUNTER: &str = "count";
 /// Partitions of `time-index`: spreads the all-logs index over this many partition keys.
 pub const TIME_SHARDS: u8 = 4;
 const TIME_SHARD: &str = "time_shard";
@@ -51,6 +59,68 @@ pub struct ListPage {
 pub struct ClusterLogStore {
     client: Client,
     table: String,
+    retention: Retention,
+    clock: Clock,
+}
+
+/// A cluster log on its way into the table, with its expiry.
+#[derive(Debug, Clone)]
+pub struct StoredClusterLog {
+    pub log: ClusterLog,
+    expires_at: Option<i64>,
+}
+
+impl Storable for StoredClusterLog {
+    fn id(&self) -> String {
+        self.log.id.clone()
+    }
+
+    fn adopt(&mut self, id: &str) -> Result<(), StoreError> {
+        id.clone_into(&mut self.log.id);
+        Ok(())
+    }
+
+    fn item(&self) -> Result<Item, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(&self.log)?;
+        item.insert(
+            TIME_SHARD.to_owned(),
+            AttributeValue::S(time_shard(&self.log.id)),
+        );
+        if let Some(at) = self.expires_at {
+            item.insert(EXPIRES_AT.to_owned(), AttributeValue::N(at.to_string()));
+        }
+        Ok(item)
+    }
+
+    fn count(&self) -> CountChange {
+        count_change(&self.log.id, self.log.internal_only, self.expires_at)
+    }
+
+    fn expires_at(&self) -> Option<i64> {
+        self.expires_at
+    }
+}
+
+/// The counter a log is counted in: its time shard's, among the logs expiring when it does.
+fn count_change(id: &str, internal: bool, expires_at: Option<i64>) -> CountChange {
+    let mut fields = vec![(COUNTER_KIND, AttributeValue::S(COUNTER.into()))];
+    if let Some(at) = expires_at {
+        fields.push((EXPIRES_AT, AttributeValue::N(at.to_string())));
+    }
+    CountChange {
+        bucket: format!(
+            "{COUNTER_PREFIX}{}#{}",
+            bucket_name(expires_at),
+            time_shard(id)
+        ),
+        fields,
+        attribute: if internal {
+            INTERNAL_COUNT
+        } else {
+            PUBLIC_COUNT
+        }
+        .to_owned(),
+    }
 }
 
 impl From<aws_sdk_dynamodb::error::BuildError> for StoreError {
@@ -64,45 +134,85 @@ impl ClusterLogStore {
         Self {
             client,
             table: table.into(),
+            retention: Retention::FOREVER,
+            clock: Clock::default(),
         }
+    }
+
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Reads as of another time (tests look at what a later day sees).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The log with its expiry under this store's retention (from its `timestamp`, else now).
+    pub fn prepare(&self, log: ClusterLog) -> StoredClusterLog {
+        let created = crate::timestamp::parse(&log.timestamp).unwrap_or_else(|_| self.clock.now());
+        StoredClusterLog {
+            expires_at: self.retention.expires_at(created),
+            log,
+        }
+    }
+
+    /// Stores queued logs once each and counts them once (see [`crate::batch`]); `source_id` is
+    /// the record's id at its source. Outcomes are in input order.
+    pub async fn write(
+        &self,
+        entries: Vec<(String, ClusterLog)>,
+    ) -> Vec<Outcome<StoredClusterLog>> {
+        let entries = entries
+            .into_iter()
+            .map(|(source_id, log)| Entry {
+                source_id,
+                log: self.prepare(log),
+            })
+            .collect();
+        let writer = OnceWriter {
+            client: &self.client,
+            table: &self.table,
+            key: "id",
+        };
+        Box::pin(writer.write(entries, self.clock.now())).await
     }
 
     pub fn table(&self) -> &str {
         &self.table
     }
 
-    /// Stores a new log and counts it, atomically. A log whose id is already stored (a redelivered
-    /// message) changes nothing: neither the log nor the counters.
+    /// Stores a new log and counts it, atomically. A log whose id is already stored changes
+    /// nothing: neither the log nor the counters.
     pub async fn create(&self, log: &ClusterLog) -> Result<Created, StoreError> {
-        let shard = time_shard(&log.id);
-        let mut item: Item = serde_dynamo::to_item(log)?;
-        item.insert(TIME_SHARD.to_owned(), AttributeValue::S(shard.clone()));
+        let stored = self.prepare(log.clone());
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(stored.item()?))
             .condition_expression("attribute_not_exists(id)")
             .build()?;
-        let outcome = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(self.count_change(&shard, log.internal_only, 1)?)
-            .send()
-            .await;
-        match outcome {
-            Ok(_) => Ok(Created::New),
-            Err(error) if crate::dynamo::lost_condition(&error) => Ok(Created::AlreadyStored),
-            Err(error) => Err(error.into()),
+        let action = CountedAction {
+            action: TransactWriteItem::builder().put(put).build(),
+            also: None,
+            count: stored.count(),
+            delta: 1,
+        };
+        match apply_counted(&self.client, &self.table, "id", vec![action])
+            .await
+            .pop()
+        {
+            Some(Applied::Done) => Ok(Created::New),
+            Some(Applied::ConditionFailed(_)) => Ok(Created::AlreadyStored),
+            Some(Applied::Failed(error)) => Err(error),
+            None => Err(StoreError::Rejected("the write was not applied".into())),
         }
     }
 
-    /// The log with this id, if it exists and `visibility` may see it.
-    pub async fn get(
-        &self,
-        id: &str,
-        visibility: Visibility,
-    ) -> Result<Option<ClusterLog>, StoreError> {
-        // Only ULIDs are log ids; anything else (counter keys among them) is simply not found.
+    /// The stored item of a live log, if any.
+    async fn live_item(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        // Only ULIDs are log ids; anything else (counter and claim keys among them) is not found.
         let Ok(id) = Ulid::from_string(id) else {
             return Ok(None);
         };
@@ -114,35 +224,68 @@ impl ClusterLogStore {
             .consistent_read(true)
             .send()
             .await?;
-        let Some(item) = output.item else {
+        // Past its retention it is gone, whether or not DynamoDB has deleted it yet.
+        Ok(output
+            .item
+            .filter(|item| item_is_live(item, self.clock.now())))
+    }
+
+    /// The log with this id, if it exists and `visibility` may see it.
+    pub async fn get(
+        &self,
+        id: &str,
+        visibility: Visibility,
+    ) -> Result<Option<ClusterLog>, StoreError> {
+        let Some(item) = self.live_item(id).await? else {
             return Ok(None);
         };
         let log: ClusterLog = serde_dynamo::from_item(item)?;
         Ok(visibility.allows(&log).then_some(log))
     }
 
-    /// Deletes a log `visibility` may see and uncounts it, atomically. False when there was none.
+    /// Deletes a log `visibility` may see, with its claim, and uncounts it, atomically. False
+    /// when there was none.
     pub async fn delete(&self, id: &str, visibility: Visibility) -> Result<bool, StoreError> {
-        let Some(log) = self.get(id, visibility).await? else {
+        let Some(item) = self.live_item(id).await? else {
             return Ok(false);
         };
+        let expires_at = item
+            .get(EXPIRES_AT)
+            .map(|_| crate::dynamo::number(&item, EXPIRES_AT));
+        let claim = item.get(CLAIM).cloned();
+        let log: ClusterLog = serde_dynamo::from_item(item)?;
+        if !visibility.allows(&log) {
+            return Ok(false);
+        }
         let delete = Delete::builder()
             .table_name(&self.table)
             .key("id", AttributeValue::S(log.id.clone()))
             .condition_expression("attribute_exists(id)")
             .build()?;
-        let outcome = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .transact_items(self.count_change(&time_shard(&log.id), log.internal_only, -1)?)
-            .send()
-            .await;
-        match outcome {
-            Ok(_) => Ok(true),
-            // Deleted by a concurrent request between our read and our write: it is gone either way.
-            Err(error) if crate::dynamo::lost_condition(&error) => Ok(false),
-            Err(error) => Err(error.into()),
+        let claim = match claim {
+            Some(claim) => Some(
+                Delete::builder()
+                    .table_name(&self.table)
+                    .key("id", claim)
+                    .build()?,
+            ),
+            None => None,
+        };
+        let action = CountedAction {
+            action: TransactWriteItem::builder().delete(delete).build(),
+            also: claim.map(|claim| TransactWriteItem::builder().delete(claim).build()),
+            count: count_change(&log.id, log.internal_only, expires_at),
+            delta: -1,
+        };
+        match apply_counted(&self.client, &self.table, "id", vec![action])
+            .await
+            .pop()
+        {
+            Some(Applied::Done) => Ok(true),
+            // Deleted by a concurrent request between our read and our write: gone either way.
+            Some(Applied::ConditionFailed(_)) => Ok(false),
+            Some(Applied::Failed(error)) => Err(error),
+            None => Err(StoreError::Rejected("the delete was not applied".into())),
         }
     }
 
@@ -210,9 +353,11 @@ impl ClusterLogStore {
         let window = if nothing_to_read {
             Window::default()
         } else {
+            let now = self.clock.now();
             let merge = Merge {
                 order: &|a, b| ORDER.compare(a, b),
-                keep: &|_| true,
+                // Logs past their retention are gone, deleted by DynamoDB yet or not.
+                keep: &|item| item_is_live(item, now),
             };
             read_window(
                 &self.client,
@@ -256,71 +401,38 @@ impl ClusterLogStore {
         }
     }
 
-    fn count_change(
-        &self,
-        shard: &str,
-        internal: bool,
-        delta: i64,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .key("id", AttributeValue::S(format!("{COUNTER_PREFIX}{shard}")))
-            .update_expression("ADD #count :delta")
-            .expression_attribute_names(
-                "#count",
-                if internal {
-                    INTERNAL_COUNT
-                } else {
-                    PUBLIC_COUNT
-                },
-            )
-            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
-            .build()?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    /// All logs `visibility` may see, from the shard counters: TIME_SHARDS small reads.
+    /// All live logs `visibility` may see, from the counters: one small Query of `counter-index`
+    /// (a handful of counters per expiry period), at any number of logs.
     async fn count_all(&self, visibility: Visibility) -> Result<u64, StoreError> {
-        let keys: Vec<Item> = (0..TIME_SHARDS)
-            .map(|shard| {
-                Item::from([(
-                    "id".to_owned(),
-                    AttributeValue::S(format!("{COUNTER_PREFIX}{shard}")),
-                )])
-            })
-            .collect();
-        let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(keys)).build()?);
+        let now = self.clock.now();
         let mut total = 0u64;
-        // BatchGetItem may hand back unprocessed keys under load; ask again for those only.
-        for _attempt in 0..5 {
-            let Some(request) = pending.take() else { break };
+        let mut start: Option<Item> = None;
+        loop {
             let output = self
                 .client
-                .batch_get_item()
-                .request_items(&self.table, request)
+                .query()
+                .table_name(&self.table)
+                .index_name(COUNTER_INDEX)
+                .key_condition_expression("#kind = :kind")
+                .expression_attribute_names("#kind", COUNTER_KIND)
+                .expression_attribute_values(":kind", AttributeValue::S(COUNTER.into()))
+                .set_exclusive_start_key(start.take())
                 .send()
                 .await?;
-            for counter in output
-                .responses
-                .and_then(|mut tables| tables.remove(&self.table))
-                .unwrap_or_default()
-            {
+            for counter in output.items.unwrap_or_default() {
+                if !item_is_live(&counter, now) {
+                    continue;
+                }
                 total += count_of(&counter, PUBLIC_COUNT);
                 if visibility == Visibility::IncludingInternal {
                     total += count_of(&counter, INTERNAL_COUNT);
                 }
             }
-            pending = output
-                .unprocessed_keys
-                .and_then(|mut tables| tables.remove(&self.table))
-                .filter(|request| !request.keys().is_empty());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(total),
+            }
         }
-        if pending.is_some() {
-            return Err(StoreError::Unavailable(
-                "counters were not read after retries".to_owned(),
-            ));
-        }
-        Ok(total)
     }
 }
 
