@@ -139,8 +139,68 @@ impl Template {
 }
 
 impl TableDefinition {
-    /// Creates this table under `name`. An existing table of that name is left as it is.
+    /// Creates this table under `name`. An existing table of that name is left as it is, unless
+    /// its indexes differ from template.yaml's (made by an older checkout): then it is made anew,
+    /// empty, since the code would fail on it.
     pub async fn create(&self, client: &Client, name: &str) -> Result<Created, TemplateError> {
+        match self.create_once(client, name).await? {
+            Created::AlreadyThere if !self.indexes_match(client, name).await? => {
+                client
+                    .delete_table()
+                    .table_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        TemplateError::Dynamo(
+                            aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
+                        )
+                    })?;
+                self.create_once(client, name).await?;
+                Ok(Created::Replaced)
+            }
+            created => Ok(created),
+        }
+    }
+
+    /// True when the table's indexes have the names and projections template.yaml gives them.
+    async fn indexes_match(&self, client: &Client, name: &str) -> Result<bool, TemplateError> {
+        let described = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                TemplateError::Dynamo(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
+            })?;
+        let mut existing: Vec<(String, Vec<String>)> = described
+            .table()
+            .map(|table| table.global_secondary_indexes())
+            .unwrap_or_default()
+            .iter()
+            .map(|index| {
+                let mut attributes = index
+                    .projection()
+                    .map(|p| p.non_key_attributes().to_vec())
+                    .unwrap_or_default();
+                attributes.sort();
+                (index.index_name().unwrap_or_default().to_owned(), attributes)
+            })
+            .collect();
+        let mut wanted: Vec<(String, Vec<String>)> = self
+            .global_secondary_indexes
+            .iter()
+            .map(|index| {
+                let mut attributes = index.projection.non_key_attributes.clone();
+                attributes.sort();
+                (index.index_name.clone(), attributes)
+            })
+            .collect();
+        existing.sort();
+        wanted.sort();
+        Ok(existing == wanted)
+    }
+
+    async fn create_once(&self, client: &Client, name: &str) -> Result<Created, TemplateError> {
         let table = |problem: String| TemplateError::Table {
             table: name.to_owned(),
             problem,
@@ -227,6 +287,8 @@ impl TableDefinition {
 pub enum Created {
     New,
     AlreadyThere,
+    /// It was there with other indexes, so it was made anew (its data is gone).
+    Replaced,
 }
 
 fn key_schema(specs: &[KeySpec]) -> Result<Vec<KeySchemaElement>, String> {

@@ -1,5 +1,6 @@
 //! Creates every DynamoDB table of template.yaml on the DynamoDB Local that
-//! `AWS_ENDPOINT_URL_DYNAMODB` points at, named by logical id. Existing tables are kept.
+//! `AWS_ENDPOINT_URL_DYNAMODB` points at, named by logical id. Existing tables are kept
+//! unless their indexes are not template.yaml's.
 
 use devtools::template::{Created, Template, default_template_path};
 
@@ -14,6 +15,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 table.global_secondary_indexes.len()
             ),
             Created::AlreadyThere => println!("table {name} exists; kept its data"),
+            Created::Replaced => println!(
+                "table {name} had the indexes of an older template.yaml: made it anew, empty (make seed refills it)"
+            ),
         }
     }
     Ok(())
