@@ -208,7 +208,10 @@ async fn expired_cluster_logs_leave_lists_totals_and_reads_together() {
         store: base
             .store
             .clone()
-            .with_retention(shared::retention::Retention::days(1)),
+            .with_lifetime(shared::retention::Lifetime {
+                retention: shared::retention::Retention::days(1),
+                ..base.store.lifetime()
+            }),
         ..base
     };
     let state = ingest_state(&api);
@@ -253,7 +256,10 @@ async fn expired_cluster_logs_leave_lists_totals_and_reads_together() {
         store: api
             .store
             .clone()
-            .with_clock(shared::retention::Clock::ahead(time::Duration::days(1))),
+            .with_lifetime(shared::retention::Lifetime {
+                clock: shared::retention::Clock::ahead(time::Duration::days(1)),
+                ..api.store.lifetime()
+            }),
         ..api
     };
     let logs = stored(&later).await;

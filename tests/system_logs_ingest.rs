@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::{ApiRequest, system_logs_state, workspace_root};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use shared::retention::{Clock, Retention};
+use shared::retention::{Clock, Lifetime, Retention};
 use shared::system_logs::SystemLogsState;
 use shared::system_logs::cloudwatch::StreamMapping;
 use system_logs_ingest::{IngestState, handler};
@@ -386,7 +386,10 @@ async fn a_failing_store_reports_every_record_and_a_redelivery_stores_them() {
 async fn expired_logs_leave_lists_counts_and_retrieve_together() {
     let base = system_logs_state().await;
     let state = SystemLogsState {
-        store: base.store.clone().with_retention(Retention::days(1)),
+        store: base.store.clone().with_lifetime(Lifetime {
+            retention: Retention::days(1),
+            ..base.store.lifetime()
+        }),
         ..base
     };
     let ingest = ingest_state(&state);
@@ -426,10 +429,10 @@ async fn expired_logs_leave_lists_counts_and_retrieve_together() {
 
     // A day later, yesterday's logs are past their retention: gone from every read at once.
     let later = SystemLogsState {
-        store: state
-            .store
-            .clone()
-            .with_clock(Clock::ahead(time::Duration::days(1))),
+        store: state.store.clone().with_lifetime(Lifetime {
+            clock: Clock::ahead(time::Duration::days(1)),
+            ..state.store.lifetime()
+        }),
         ..state
     };
     let (total, rows) = counted(&later).await;

@@ -150,11 +150,7 @@ impl TableDefinition {
                     .table_name(name)
                     .send()
                     .await
-                    .map_err(|e| {
-                        TemplateError::Dynamo(
-                            aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
-                        )
-                    })?;
+                    .map_err(dynamo_error)?;
                 self.create_once(client, name).await?;
                 Ok(Created::Replaced)
             }
@@ -169,9 +165,7 @@ impl TableDefinition {
             .table_name(name)
             .send()
             .await
-            .map_err(|e| {
-                TemplateError::Dynamo(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
-            })?;
+            .map_err(dynamo_error)?;
         let mut existing: Vec<(String, Vec<String>)> = described
             .table()
             .map(|table| table.global_secondary_indexes())
@@ -183,7 +177,10 @@ impl TableDefinition {
                     .map(|p| p.non_key_attributes().to_vec())
                     .unwrap_or_default();
                 attributes.sort();
-                (index.index_name().unwrap_or_default().to_owned(), attributes)
+                (
+                    index.index_name().unwrap_or_default().to_owned(),
+                    attributes,
+                )
             })
             .collect();
         let mut wanted: Vec<(String, Vec<String>)> = self
@@ -250,11 +247,7 @@ impl TableDefinition {
             {
                 return Ok(Created::AlreadyThere);
             }
-            Err(error) => {
-                return Err(TemplateError::Dynamo(
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string(),
-                ));
-            }
+            Err(error) => return Err(dynamo_error(error)),
         }
         if let Some(ttl) = self
             .time_to_live_specification
@@ -273,11 +266,7 @@ impl TableDefinition {
                 )
                 .send()
                 .await
-                .map_err(|e| {
-                    TemplateError::Dynamo(
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
-                    )
-                })?;
+                .map_err(dynamo_error)?;
         }
         Ok(Created::New)
     }
@@ -289,6 +278,14 @@ pub enum Created {
     AlreadyThere,
     /// It was there with other indexes, so it was made anew (its data is gone).
     Replaced,
+}
+
+fn dynamo_error<E, R>(error: aws_sdk_dynamodb::error::SdkError<E, R>) -> TemplateError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    TemplateError::Dynamo(aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string())
 }
 
 fn key_schema(specs: &[KeySpec]) -> Result<Vec<KeySchemaElement>, String> {

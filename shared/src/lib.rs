@@ -8,6 +8,7 @@ pub mod dynamo;
 pub mod http;
 pub mod identity;
 pub mod retention;
+pub mod sqs;
 pub mod system_logs;
 pub mod telemetry;
 pub mod timestamp;

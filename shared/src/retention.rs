@@ -81,6 +81,31 @@ impl Clock {
     }
 }
 
+/// How long a store keeps its logs, and the time it compares their expiries with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lifetime {
+    pub retention: Retention,
+    pub clock: Clock,
+}
+
+impl Lifetime {
+    /// The retention from `variable` (see [`Retention::from_env`]), on the system clock.
+    pub fn from_env(variable: &str) -> Result<Self, crate::dynamo::StoreError> {
+        Ok(Lifetime {
+            retention: Retention::from_env(variable)?,
+            clock: Clock::default(),
+        })
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub fn expires_at(&self, created: OffsetDateTime) -> Option<i64> {
+        self.retention.expires_at(created)
+    }
+}
+
 /// True while an item with this `expires_at` (if any) is still kept.
 pub fn is_live(expires_at: Option<i64>, now: OffsetDateTime) -> bool {
     expires_at.is_none_or(|at| at > now.unix_timestamp())

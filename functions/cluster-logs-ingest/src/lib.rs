@@ -4,13 +4,13 @@
 //! the queue's redrive policy moves a message that keeps failing to the dead-letter queue. A
 //! record is acknowledged only once it is stored.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::batch::Outcome;
 use shared::cluster_logs::ingest::{self, IngestError, QueuedMessage};
 use shared::cluster_logs::{ClusterLogStore, TABLE_VAR};
 use shared::identity::Caller;
-use shared::retention::{CLUSTER_LOGS_RETENTION_VAR, Retention};
+use shared::retention::{CLUSTER_LOGS_RETENTION_VAR, Lifetime};
 
 /// What the function holds across invocations: built once at cold start.
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ impl IngestState {
         let table = shared::dynamo::table_name(TABLE_VAR)?;
         Ok(Self {
             store: ClusterLogStore::new(shared::dynamo::client_from_env().await, table)
-                .with_retention(Retention::from_env(CLUSTER_LOGS_RETENTION_VAR)?),
+                .with_lifetime(Lifetime::from_env(CLUSTER_LOGS_RETENTION_VAR)?),
             service: ingest::service_identity_from_env(),
         })
     }
@@ -80,13 +80,7 @@ pub async fn handler(
             }
         }
     }
-    let mut response = SqsBatchResponse::default();
-    for item_identifier in failures {
-        let mut failure = BatchItemFailure::default();
-        failure.item_identifier = item_identifier;
-        response.batch_item_failures.push(failure);
-    }
-    Ok(response)
+    Ok(shared::sqs::redeliver(failures))
 }
 
 /// The parts of an SQS message that make a cluster log.

@@ -9,7 +9,7 @@
 //!   ids and not stored again) and then hands it to the function's dead-letter queue.
 
 use aws_lambda_events::event::cloudwatch_logs::{LogData, LogsEvent};
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
 use shared::system_logs::cloudwatch::{StreamMapping, record_from_line};
@@ -151,13 +151,7 @@ pub async fn ingest_queue(
         failed = failures.len(),
         "SQS batch"
     );
-    let mut response = SqsBatchResponse::default();
-    for item_identifier in failures {
-        let mut failure = BatchItemFailure::default();
-        failure.item_identifier = item_identifier;
-        response.batch_item_failures.push(failure);
-    }
-    Ok(response)
+    Ok(shared::sqs::redeliver(failures))
 }
 
 /// Counts the outcomes and logs why each record that was not stored failed.

@@ -30,10 +30,8 @@ impl ClusterLogsState {
         let table = crate::dynamo::table_name(TABLE_VAR)?;
         let client = crate::dynamo::client_from_env().await;
         Ok(Self {
-            store: ClusterLogStore::new(client, table).with_retention(
-                crate::retention::Retention::from_env(
-                    crate::retention::CLUSTER_LOGS_RETENTION_VAR,
-                )?,
+            store: ClusterLogStore::new(client, table).with_lifetime(
+                crate::retention::Lifetime::from_env(crate::retention::CLUSTER_LOGS_RETENTION_VAR)?,
             ),
             auth: crate::identity::Authenticator::from_env(),
         })

@@ -21,7 +21,7 @@ use crate::batch::{
 use crate::dynamo::{
     Filter, Item, Merge, NewestFirst, PartitionQuery, StoreError, Window, read_window,
 };
-use crate::retention::{Clock, EXPIRES_AT, Retention, bucket_name, item_is_live};
+use crate::retention::{EXPIRES_AT, Lifetime, bucket_name, item_is_live};
 
 pub const CLUSTER_UUID_INDEX: &str = "cluster-uuid-index";
 pub const CLUSTER_ID_INDEX: &str = "cluster-id-index";
@@ -59,8 +59,7 @@ pub struct ListPage {
 pub struct ClusterLogStore {
     client: Client,
     table: String,
-    retention: Retention,
-    clock: Clock,
+    lifetime: Lifetime,
 }
 
 /// A cluster log on its way into the table, with its expiry.
@@ -134,27 +133,26 @@ impl ClusterLogStore {
         Self {
             client,
             table: table.into(),
-            retention: Retention::FOREVER,
-            clock: Clock::default(),
+            lifetime: Lifetime::default(),
         }
     }
 
-    pub fn with_retention(mut self, retention: Retention) -> Self {
-        self.retention = retention;
+    /// Keeps logs for `lifetime.retention`; tests also move its clock to see what a later day sees.
+    pub fn with_lifetime(mut self, lifetime: Lifetime) -> Self {
+        self.lifetime = lifetime;
         self
     }
 
-    /// Reads as of another time (tests look at what a later day sees).
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
+    pub fn lifetime(&self) -> Lifetime {
+        self.lifetime
     }
 
     /// The log with its expiry under this store's retention (from its `timestamp`, else now).
     pub fn prepare(&self, log: ClusterLog) -> StoredClusterLog {
-        let created = crate::timestamp::parse(&log.timestamp).unwrap_or_else(|_| self.clock.now());
+        let created =
+            crate::timestamp::parse(&log.timestamp).unwrap_or_else(|_| self.lifetime.now());
         StoredClusterLog {
-            expires_at: self.retention.expires_at(created),
+            expires_at: self.lifetime.expires_at(created),
             log,
         }
     }
@@ -177,7 +175,7 @@ impl ClusterLogStore {
             table: &self.table,
             key: "id",
         };
-        Box::pin(writer.write(entries, self.clock.now())).await
+        Box::pin(writer.write(entries, self.lifetime.now())).await
     }
 
     pub fn table(&self) -> &str {
@@ -227,7 +225,7 @@ impl ClusterLogStore {
         // Past its retention it is gone, whether or not DynamoDB has deleted it yet.
         Ok(output
             .item
-            .filter(|item| item_is_live(item, self.clock.now())))
+            .filter(|item| item_is_live(item, self.lifetime.now())))
     }
 
     /// The log with this id, if it exists and `visibility` may see it.
@@ -353,7 +351,7 @@ impl ClusterLogStore {
         let window = if nothing_to_read {
             Window::default()
         } else {
-            let now = self.clock.now();
+            let now = self.lifetime.now();
             let merge = Merge {
                 order: &|a, b| ORDER.compare(a, b),
                 // Logs past their retention are gone, deleted by DynamoDB yet or not.
@@ -404,7 +402,7 @@ impl ClusterLogStore {
     /// All live logs `visibility` may see, from the counters: one small Query of `counter-index`
     /// (a handful of counters per expiry period), at any number of logs.
     async fn count_all(&self, visibility: Visibility) -> Result<u64, StoreError> {
-        let now = self.clock.now();
+        let now = self.lifetime.now();
         let mut total = 0u64;
         let mut start: Option<Item> = None;
         loop {

@@ -71,7 +71,7 @@ impl SystemLogStore {
                 )
             })
             .collect();
-        let now = self.clock.now();
+        let now = self.lifetime.now();
         let oldest_first = |a: &Item, b: &Item| text(a, CREATED_KEY).cmp(text(b, CREATED_KEY));
         // Expired logs are no longer counted, so they do not count against the cap either.
         let live = |item: &Item| item_is_live(item, now);

@@ -35,8 +35,8 @@ impl SystemLogsState {
         let table = crate::dynamo::table_name(TABLE_VAR)?;
         let client = crate::dynamo::client_from_env().await;
         Ok(Self {
-            store: SystemLogStore::new(client, table).with_retention(
-                crate::retention::Retention::from_env(crate::retention::SYSTEM_LOGS_RETENTION_VAR)?,
+            store: SystemLogStore::new(client, table).with_lifetime(
+                crate::retention::Lifetime::from_env(crate::retention::SYSTEM_LOGS_RETENTION_VAR)?,
             ),
             auth: crate::identity::Authenticator::from_env(),
         })

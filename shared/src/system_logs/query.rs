@@ -457,7 +457,7 @@ impl SystemLogStore {
         let plan = self.plan(filter, ordering, &aggregates);
         let order = ordering.comparator();
         let compare = |a: &Item, b: &Item| order.compare(a, b);
-        let now = self.clock.now();
+        let now = self.lifetime.now();
         // Logs past their retention are gone for readers, deleted by DynamoDB yet or not.
         let keep = |item: &Item| filter.keeps(item) && crate::retention::item_is_live(item, now);
         let merge = Merge {

@@ -18,7 +18,7 @@ use super::model::{LEVELS, SOURCES, SystemLog, SystemLogRecord, level_number};
 use super::scrub::{MESSAGE_MAX_CHARS, TRACEBACK_MAX_CHARS, scrub, scrub_context, truncate};
 use crate::batch::{CountChange, Entry, OnceWriter, Outcome, Storable};
 use crate::dynamo::{Item, StoreError, number, text};
-use crate::retention::{Clock, EXPIRES_AT, Retention, bucket_name, is_live};
+use crate::retention::{EXPIRES_AT, Lifetime, Retention, bucket_name, is_live};
 use crate::timestamp;
 
 pub const LEVEL_INDEX: &str = "level-index";
@@ -91,8 +91,7 @@ impl InstanceAggregate {
 pub struct SystemLogStore {
     pub(super) client: Client,
     pub(super) table: String,
-    retention: Retention,
-    pub(super) clock: Clock,
+    pub(super) lifetime: Lifetime,
 }
 
 /// The sort key of a log in both GSIs: its created time, then its id inverted, so that reading
@@ -194,20 +193,18 @@ impl SystemLogStore {
         Self {
             client,
             table: table.into(),
-            retention: Retention::FOREVER,
-            clock: Clock::default(),
+            lifetime: Lifetime::default(),
         }
     }
 
-    pub fn with_retention(mut self, retention: Retention) -> Self {
-        self.retention = retention;
+    /// Keeps logs for `lifetime.retention`; tests also move its clock to see what a later day sees.
+    pub fn with_lifetime(mut self, lifetime: Lifetime) -> Self {
+        self.lifetime = lifetime;
         self
     }
 
-    /// Reads as of another time (tests look at what a later day sees).
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
+    pub fn lifetime(&self) -> Lifetime {
+        self.lifetime
     }
 
     pub fn table(&self) -> &str {
@@ -225,12 +222,12 @@ impl SystemLogStore {
         &self,
         records: Vec<(String, SystemLogRecord)>,
     ) -> Vec<Result<Written, WriteError>> {
-        let now = self.clock.now();
+        let now = self.lifetime.now();
         let mut results: Vec<Option<Result<Written, WriteError>>> =
             records.iter().map(|_| None).collect();
         let mut valid = Vec::new();
         for (index, (source_id, record)) in records.into_iter().enumerate() {
-            match prepare(record, self.retention) {
+            match prepare(record, self.lifetime.retention) {
                 Ok(log) => valid.push((index, source_id, log)),
                 Err(error) => results[index] = Some(Err(error)),
             }
@@ -367,7 +364,7 @@ impl SystemLogStore {
             .await?;
         let log: Option<SystemLog> = output.item.map(serde_dynamo::from_item).transpose()?;
         // Past its retention it is gone, whether or not DynamoDB has deleted it yet.
-        Ok(log.filter(|log| is_live(log.expires_at, self.clock.now())))
+        Ok(log.filter(|log| is_live(log.expires_at, self.lifetime.now())))
     }
 
     /// Every (source, instance) that has logs, ordered by source then instance, with its counts:
@@ -375,7 +372,7 @@ impl SystemLogStore {
     /// (source, instance) has a bucket per expiry instant (at most one per day of retention);
     /// buckets whose logs have expired are left out, deleted by DynamoDB or not.
     pub async fn aggregates(&self) -> Result<Vec<InstanceAggregate>, StoreError> {
-        let now = self.clock.now();
+        let now = self.lifetime.now();
         let mut aggregates: Vec<InstanceAggregate> = Vec::new();
         let mut start: Option<Item> = None;
         loop {
