@@ -10,9 +10,11 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::operation::{
     batch_get_item::{BatchGetItemInput, BatchGetItemOutput},
+    batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput},
     get_item::{GetItemInput, GetItemOutput},
     query::{QueryInput, QueryOutput},
     transact_write_items::{TransactWriteItemsInput, TransactWriteItemsOutput},
+    update_item::{UpdateItemInput, UpdateItemOutput},
 };
 use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 
@@ -79,6 +81,10 @@ impl Intercept for CapacityMeter {
             batch.return_consumed_capacity = total;
         } else if let Some(transaction) = input.downcast_mut::<TransactWriteItemsInput>() {
             transaction.return_consumed_capacity = total;
+        } else if let Some(batch) = input.downcast_mut::<BatchWriteItemInput>() {
+            batch.return_consumed_capacity = total;
+        } else if let Some(update) = input.downcast_mut::<UpdateItemInput>() {
+            update.return_consumed_capacity = total;
         }
         Ok(())
     }
@@ -100,6 +106,10 @@ impl Intercept for CapacityMeter {
             self.add(batch.consumed_capacity().iter(), false);
         } else if let Some(transaction) = output.downcast_ref::<TransactWriteItemsOutput>() {
             self.add(transaction.consumed_capacity().iter(), true);
+        } else if let Some(batch) = output.downcast_ref::<BatchWriteItemOutput>() {
+            self.add(batch.consumed_capacity().iter(), true);
+        } else if let Some(update) = output.downcast_ref::<UpdateItemOutput>() {
+            self.add(update.consumed_capacity().into_iter(), true);
         } else {
             self.add(std::iter::empty(), false);
         }

@@ -114,7 +114,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     row("instances, first page", meter.take());
     println!(
-        "\nWrites: {:.2} WCU per log ({} transactions); {} instances.",
+        "\nWrites: {:.2} WCU per log as DynamoDB Local reports it ({} write requests); {} instances.",
         written.write_units / logs as f64,
         written.requests,
         aggregates.len()
