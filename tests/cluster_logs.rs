@@ -563,3 +563,185 @@ async fn local_tokens_work_only_when_signed_with_the_local_secret() {
         .await;
     assert_eq!(status, 401);
 }
+
+/// Which of the posted bodies a search should find.
+type Expectation<'a> = dyn Fn(&Value) -> bool + 'a;
+
+/// Twelve logs over two clusters, three services, four severities, some internal.
+async fn searchable(state: &ClusterLogsState) -> Vec<Value> {
+    let mut logs = Vec::new();
+    for n in 0..12 {
+        let (uuid, cluster_id) = if n % 2 == 0 {
+            (UUID, CLUSTER_ID)
+        } else {
+            ("other-uuid", "other-id")
+        };
+        let service = ["SREManualAction", "LimitedSupport", "hive"][n % 3];
+        let severity = ["Info", "Warning", "Error", "Critical"][n % 4];
+        let mood = ["quiet", "Noisy", "odd"][n % 3];
+        let body = json!({
+            "cluster_uuid": uuid,
+            "cluster_id": cluster_id,
+            "service_name": service,
+            "severity": severity,
+            "summary": format!("Log {n:02}: it's {mood}"),
+            "internal_only": n % 5 == 0,
+            "timestamp": format!("2025-01-{:02}T10:00:00.000Z", n + 1),
+        });
+        create(state, body.clone()).await;
+        logs.push(body);
+    }
+    logs
+}
+
+fn summaries(list: &Value) -> Vec<String> {
+    let mut found: Vec<String> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["summary"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn searches_from_osdctl_and_the_web_ui_find_exactly_their_logs() {
+    let state = cluster_logs_state().await;
+    let logs = searchable(&state).await;
+    let expected = |keep: &Expectation<'_>| -> Vec<String> {
+        let mut found: Vec<String> = logs
+            .iter()
+            .filter(|log| keep(log))
+            .map(|log| log["summary"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        found.sort();
+        found
+    };
+    let cases: Vec<(&str, Box<Expectation<'static>>)> = vec![
+        (
+            "service_name='SREManualAction' and internal_only='true'",
+            Box::new(|l: &Value| {
+                l["service_name"] == "SREManualAction" && l["internal_only"] == true
+            }),
+        ),
+        (
+            "severity IN ('Info','Warning')",
+            Box::new(|l: &Value| l["severity"] == "Info" || l["severity"] == "Warning"),
+        ),
+        (
+            "(username ILIKE '%x%' OR (username = '' AND created_by ILIKE '%JDOE%'))",
+            Box::new(|_: &Value| true),
+        ),
+        (
+            "timestamp >= '2025-01-07T00:00:00.000Z'",
+            Box::new(|l: &Value| l["timestamp"].as_str() >= Some("2025-01-07")),
+        ),
+        (
+            "summary ILIKE '%noisy%' AND NOT severity = 'Warning'",
+            Box::new(|l: &Value| {
+                l["summary"].as_str().is_some_and(|s| s.contains("Noisy"))
+                    && l["severity"] != "Warning"
+            }),
+        ),
+        (
+            "summary LIKE '%it''s odd'",
+            Box::new(|l: &Value| {
+                l["summary"]
+                    .as_str()
+                    .is_some_and(|s| s.ends_with("it's odd"))
+            }),
+        ),
+    ];
+    for (search, keep) in cases {
+        for (route, request) in [
+            ("all", list_all()),
+            ("by uuid", list_by_uuid(UUID)),
+            (
+                "by cluster",
+                list_by_cluster().query("cluster_id", CLUSTER_ID),
+            ),
+        ] {
+            let in_scope = |log: &Value| route == "all" || log["cluster_uuid"] == UUID;
+            let (status, list) = request
+                .query("search", search)
+                .query("size", "5")
+                .caller(Caller::internal())
+                .send(&state)
+                .await;
+            assert_eq!(status, 200, "{search} ({route}): {list}");
+            let all = expected(&|log| in_scope(log) && keep(log));
+            assert_eq!(
+                list["total"],
+                all.len(),
+                "{search} ({route}): total counts every match"
+            );
+            assert!(
+                summaries(&list).iter().all(|s| all.contains(s)),
+                "{search} ({route}): {list}"
+            );
+            assert_eq!(list["size"], all.len().min(5));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_search_on_cluster_uuid_narrows_the_all_clusters_list() {
+    let state = cluster_logs_state().await;
+    searchable(&state).await;
+    let (status, list) = list_all()
+        .query(
+            "search",
+            &format!("cluster_uuid = '{UUID}' AND severity = 'Info'"),
+        )
+        .caller(Caller::internal())
+        .send(&state)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["total"], 3, "{list}");
+    assert!(
+        list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|l| l["cluster_uuid"] == UUID)
+    );
+}
+
+#[tokio::test]
+async fn customers_searching_for_internal_logs_find_nothing() {
+    let state = cluster_logs_state().await;
+    searchable(&state).await;
+    for request in [list_all(), list_by_uuid(UUID)] {
+        let (status, list) = request
+            .query("search", "internal_only = 'true'")
+            .caller(Caller::customer())
+            .send(&state)
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(list["total"], 0, "{list}");
+        assert_eq!(list["items"], json!([]));
+    }
+}
+
+#[tokio::test]
+async fn malformed_searches_are_400_error_bodies_that_point_at_the_problem() {
+    let state = cluster_logs_state().await;
+    for (search, words) in [
+        ("severity = ", "position 11"),
+        ("colour = 'red'", "unknown field 'colour'"),
+        ("severity IN ('Info'", "expected ',' or ')'"),
+        ("timestamp > 'soon'", "RFC 3339"),
+    ] {
+        let request = list_all()
+            .query("search", search)
+            .caller(Caller::internal());
+        let (status, body) = request.send(&state).await;
+        assert_eq!(status, 400, "{search}");
+        assert_error(&body, 400, &request);
+        assert!(
+            body["reason"].as_str().is_some_and(|r| r.contains(words)),
+            "{search}: {body}"
+        );
+    }
+}

@@ -126,10 +126,11 @@ pub async fn list(
     let caller = state.auth.authenticate(request)?;
     let scope = scope(request)?;
     let page = PageRequest::from_request(request)?;
-    let filter = ClusterLogFilter {
+    let filter = ClusterLogFilter::new(
         scope,
-        visibility: Visibility::of(&caller),
-    };
+        Visibility::of(&caller),
+        crate::http::query_param(request, "search"),
+    )?;
     let found = state.store.list(&filter, &page).await?;
     Ok(Reply::ok(ClusterLogList {
         kind: "ClusterLogList",

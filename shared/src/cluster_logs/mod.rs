@@ -6,6 +6,7 @@ mod error;
 pub mod ingest;
 mod model;
 mod query;
+pub mod search;
 mod store;
 
 pub use error::{ClusterLogError, ErrorCode};

@@ -2,6 +2,7 @@
 
 use lambda_http::Request;
 
+use super::search::Search;
 use super::{ClusterLogError, Visibility};
 use crate::http::query_param;
 
@@ -54,6 +55,42 @@ impl ClusterScope {
 pub struct ClusterLogFilter {
     pub scope: ClusterScope,
     pub visibility: Visibility,
+    /// The `search` parameter, parsed; `None` when absent or empty.
+    pub search: Option<Search>,
+}
+
+impl ClusterLogFilter {
+    /// The filter of a list request: `scope` from the route, the search from `search`. An equality
+    /// on `cluster_uuid` or `cluster_id` at the top level of the search narrows an all-clusters
+    /// list to that cluster's index partition.
+    pub fn new(
+        scope: ClusterScope,
+        visibility: Visibility,
+        search: Option<&str>,
+    ) -> Result<Self, ClusterLogError> {
+        let search = match search {
+            Some(text) => Search::parse(text)
+                .map_err(|error| ClusterLogError::BadRequest(error.to_string()))?,
+            None => None,
+        };
+        let scope = match (scope, &search) {
+            (ClusterScope::All, Some(search)) => {
+                let uuid = search.equality("cluster_uuid").map(str::to_owned);
+                let id = search.equality("cluster_id").map(str::to_owned);
+                if uuid.is_some() || id.is_some() {
+                    ClusterScope::Cluster { uuid, id }
+                } else {
+                    ClusterScope::All
+                }
+            }
+            (scope, _) => scope,
+        };
+        Ok(Self {
+            scope,
+            visibility,
+            search,
+        })
+    }
 }
 
 /// `page` (from 1) and `size` (items per page).

@@ -345,18 +345,29 @@ impl ClusterLogStore {
                 id: None,
             } => return Ok(ListPage::default()),
         };
+        // With a search the counters do not know the total: the matches are counted by reading.
+        let known_total = known_total.filter(|_| filter.search.is_none());
         let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
         let nothing_to_read =
             page.size == 0 || known_total.is_some_and(|total| page.offset() >= total);
+        let now = self.lifetime.now();
+        let order = |a: &Item, b: &Item| ORDER.compare(a, b);
+        // Logs past their retention are gone, deleted by DynamoDB yet or not; the search is applied
+        // to each log as it is read.
+        let keep = |item: &Item| {
+            item_is_live(item, now)
+                && filter.search.as_ref().is_none_or(|search| {
+                    serde_dynamo::from_item::<_, ClusterLog>(item.clone())
+                        .is_ok_and(|log| search.matches(&log))
+                })
+        };
+        let merge = Merge {
+            order: &order,
+            keep: &keep,
+        };
         let window = if nothing_to_read {
             Window::default()
         } else {
-            let now = self.lifetime.now();
-            let merge = Merge {
-                order: &|a, b| ORDER.compare(a, b),
-                // Logs past their retention are gone, deleted by DynamoDB yet or not.
-                keep: &|item| item_is_live(item, now),
-            };
             read_window(
                 &self.client,
                 queries.clone(),
@@ -374,7 +385,12 @@ impl ClusterLogStore {
         let total = match known_total {
             Some(total) => total,
             // Read to the end already: the matches are what we skipped and what we kept.
-            None if window.exhausted => (window.skipped + items.len()) as u64,
+            None if window.exhausted && !nothing_to_read => (window.skipped + items.len()) as u64,
+            None if filter.search.is_some() => {
+                read_window(&self.client, queries, &merge, usize::MAX, 0)
+                    .await?
+                    .skipped as u64
+            }
             None => {
                 let mut total = 0;
                 for query in &queries {
