@@ -745,3 +745,183 @@ async fn malformed_searches_are_400_error_bodies_that_point_at_the_problem() {
         );
     }
 }
+
+#[tokio::test]
+async fn order_by_any_fields_sorts_every_match_and_bad_ones_are_400() {
+    let state = cluster_logs_state().await;
+    let logs = searchable(&state).await;
+    let mut expected: Vec<(String, String)> = logs
+        .iter()
+        .map(|log| {
+            (
+                log["severity"].as_str().unwrap_or_default().to_owned(),
+                log["summary"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    expected.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    for parameter in ["orderBy", "order"] {
+        let mut seen = Vec::new();
+        for page in ["1", "2", "3"] {
+            let (status, list) = list_all()
+                .query(parameter, "severity asc, summary desc")
+                .query("size", "5")
+                .query("page", page)
+                .caller(Caller::internal())
+                .send(&state)
+                .await;
+            assert_eq!(status, 200, "{list}");
+            assert_eq!(list["total"], 12);
+            for item in list["items"].as_array().expect("items") {
+                seen.push((
+                    item["severity"].as_str().unwrap_or_default().to_owned(),
+                    item["summary"].as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+        }
+        assert_eq!(seen, expected, "{parameter}");
+    }
+    let (_, newest) = list_by_uuid(UUID)
+        .query("orderBy", "timestamp desc")
+        .caller(Caller::internal())
+        .send(&state)
+        .await;
+    let times: Vec<&str> = newest["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|item| item["timestamp"].as_str())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    for bad in ["colour asc", "severity sideways", "severity asc extra"] {
+        let request = list_all().query("orderBy", bad).caller(Caller::internal());
+        let (status, body) = request.send(&state).await;
+        assert_eq!(status, 400, "{bad}");
+        assert_error(&body, 400, &request);
+    }
+}
+
+#[tokio::test]
+async fn fields_limits_items_to_those_fields_and_the_id() {
+    let state = cluster_logs_state().await;
+    searchable(&state).await;
+    let (status, list) = list_all()
+        .query("fields", "summary,severity")
+        .caller(Caller::internal())
+        .send(&state)
+        .await;
+    assert_eq!(status, 200);
+    for item in list["items"].as_array().expect("items") {
+        let mut keys: Vec<&String> = item.as_object().expect("an object").keys().collect();
+        keys.sort();
+        assert_eq!(keys, vec!["id", "severity", "summary"]);
+    }
+    let (status, _) = list_all()
+        .query("fields", "summary,colour")
+        .caller(Caller::internal())
+        .send(&state)
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn csv_has_a_header_and_one_properly_quoted_row_per_log() {
+    let state = cluster_logs_state().await;
+    let tricky = "Line one, with a comma\nand \"quotes\"\r\nand a second line";
+    let mut body = osdctl_body();
+    body["description"] = json!(tricky);
+    body["doc_references"] = json!(["https://docs/a", "https://docs/b"]);
+    let id = create(&state, body).await;
+    searchable(&state).await;
+    let request = list_by_uuid(UUID)
+        .query("format", "csv")
+        .query("search", "service_name = 'SREManualAction'")
+        .caller(Caller::internal());
+    let response =
+        integration_tests::invoke(&state, "cluster-logs-list-by-uuid", request.build()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/csv; charset=utf-8")
+    );
+    let mut reader = csv::Reader::from_reader(response.body().as_ref());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("a header row")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(header, shared::cluster_logs::search::SEARCH_FIELDS);
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("rows");
+    let (_, json) = list_by_uuid(UUID)
+        .query("search", "service_name = 'SREManualAction'")
+        .caller(Caller::internal())
+        .send(&state)
+        .await;
+    assert_eq!(rows.len(), json["items"].as_array().map_or(0, Vec::len));
+    let column = |name: &str| header.iter().position(|h| h == name).expect("a column");
+    let row = rows
+        .iter()
+        .find(|row| &row[column("id")] == id.as_str())
+        .expect("the posted log's row");
+    assert_eq!(
+        &row[column("description")],
+        tricky,
+        "quotes, commas and newlines survive"
+    );
+    assert_eq!(
+        &row[column("doc_references")],
+        "https://docs/a https://docs/b"
+    );
+    assert_eq!(&row[column("internal_only")], "false");
+    let selected = list_by_uuid(UUID)
+        .query("format", "csv")
+        .query("fields", "severity")
+        .caller(Caller::internal());
+    let response =
+        integration_tests::invoke(&state, "cluster-logs-list-by-uuid", selected.build()).await;
+    let mut reader = csv::Reader::from_reader(response.body().as_ref());
+    assert_eq!(
+        reader
+            .headers()
+            .expect("a header")
+            .iter()
+            .collect::<Vec<_>>(),
+        vec!["id", "severity"]
+    );
+}
+
+#[tokio::test]
+async fn customers_never_see_internal_logs_in_csv_or_selected_fields() {
+    let state = cluster_logs_state().await;
+    searchable(&state).await;
+    let request = list_all().query("format", "csv").caller(Caller::customer());
+    let response = integration_tests::invoke(&state, "cluster-logs-list", request.build()).await;
+    let mut reader = csv::Reader::from_reader(response.body().as_ref());
+    let internal = reader
+        .headers()
+        .expect("a header")
+        .iter()
+        .position(|h| h == "internal_only")
+        .expect("a column");
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("rows");
+    assert_eq!(rows.len(), 9, "12 logs, 3 internal");
+    assert!(rows.iter().all(|row| &row[internal] == "false"));
+    let (_, list) = list_all()
+        .query("fields", "internal_only")
+        .query("orderBy", "summary asc")
+        .caller(Caller::customer())
+        .send(&state)
+        .await;
+    assert_eq!(list["total"], 9);
+    assert!(
+        list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|i| i["internal_only"] == false)
+    );
+}

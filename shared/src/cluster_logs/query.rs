@@ -2,8 +2,8 @@
 
 use lambda_http::Request;
 
-use super::search::Search;
-use super::{ClusterLogError, Visibility};
+use super::search::{SEARCH_FIELDS, Search, values_of};
+use super::{ClusterLog, ClusterLogError, Visibility};
 use crate::http::query_param;
 
 /// Items per page when the caller does not say.
@@ -12,6 +12,70 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 pub const MAX_PAGE_SIZE: u32 = 500;
 /// Deepest item a page may start at: deeper pages would read more than any client needs.
 pub const MAX_OFFSET: u64 = 50_000;
+
+/// Most matches a list orders in memory (any `orderBy` but `timestamp desc`); beyond it, a 400
+/// asks for a narrower search.
+pub const MAX_SORTED: usize = 10_000;
+
+/// `orderBy` (or `order`, as the Go SDK sends it): fields with their directions, first first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterLogOrder(pub Vec<(&'static str, bool)>);
+
+impl ClusterLogOrder {
+    /// `field [asc|desc]`, comma separated; direction `asc` when not given. Empty: `None`.
+    pub fn parse(text: &str) -> Result<Option<Self>, ClusterLogError> {
+        let mut keys = Vec::new();
+        for part in text
+            .split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+        {
+            let mut words = part.split_whitespace();
+            let name = words.next().unwrap_or_default();
+            let field = SEARCH_FIELDS
+                .iter()
+                .find(|known| known.eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    ClusterLogError::BadRequest(format!(
+                        "orderBy: unknown field '{name}'; fields are {}",
+                        SEARCH_FIELDS.join(", ")
+                    ))
+                })?;
+            let descending = match words.next().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("asc") => false,
+                Some("desc") => true,
+                Some(other) => {
+                    return Err(ClusterLogError::BadRequest(format!(
+                        "orderBy: '{other}' after '{name}' is not asc or desc"
+                    )));
+                }
+            };
+            if let Some(extra) = words.next() {
+                return Err(ClusterLogError::BadRequest(format!(
+                    "orderBy: unexpected '{extra}' in '{part}'"
+                )));
+            }
+            keys.push((*field, descending));
+        }
+        Ok((!keys.is_empty()).then_some(ClusterLogOrder(keys)))
+    }
+
+    /// True when the indexes' own order (newest `timestamp` first) serves it.
+    pub fn is_index_order(&self) -> bool {
+        self.0 == [("timestamp", true)]
+    }
+
+    pub fn compare(&self, a: &ClusterLog, b: &ClusterLog) -> std::cmp::Ordering {
+        self.0
+            .iter()
+            .map(|(field, descending)| {
+                let order = values_of(a, field).cmp(&values_of(b, field));
+                if *descending { order.reverse() } else { order }
+            })
+            .find(|order| order.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
 
 /// Whose logs a list covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +121,8 @@ pub struct ClusterLogFilter {
     pub visibility: Visibility,
     /// The `search` parameter, parsed; `None` when absent or empty.
     pub search: Option<Search>,
+    /// `orderBy`; `None` for the default, newest first.
+    pub order: Option<ClusterLogOrder>,
 }
 
 impl ClusterLogFilter {
@@ -89,6 +155,7 @@ impl ClusterLogFilter {
             scope,
             visibility,
             search,
+            order: None,
         })
     }
 }

@@ -480,7 +480,7 @@ impl Search {
 
 /// The values a field holds, as text: absent text is `''` (the web UI searches `username = ''`),
 /// a list holds each element, a boolean is `true`/`false`.
-fn values_of(log: &ClusterLog, field: &str) -> Vec<String> {
+pub(super) fn values_of(log: &ClusterLog, field: &str) -> Vec<String> {
     let text = |value: &Option<String>| vec![value.clone().unwrap_or_default()];
     match field {
         "id" => vec![log.id.clone()],

@@ -14,7 +14,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use ulid::Ulid;
 
-use super::{ClusterLog, ClusterLogFilter, ClusterScope, PageRequest, Visibility};
+use super::query::MAX_SORTED;
+use super::{ClusterLog, ClusterLogError, ClusterLogFilter, ClusterScope, PageRequest, Visibility};
 use crate::batch::{
     Applied, CLAIM, CountChange, CountedAction, Entry, OnceWriter, Outcome, Storable, apply_counted,
 };
@@ -292,7 +293,7 @@ impl ClusterLogStore {
         &self,
         filter: &ClusterLogFilter,
         page: &PageRequest,
-    ) -> Result<ListPage, StoreError> {
+    ) -> Result<ListPage, ClusterLogError> {
         let visibility = match filter.visibility {
             Visibility::PublicOnly => Some(Filter::equals(
                 "internal",
@@ -365,6 +366,33 @@ impl ClusterLogStore {
             order: &order,
             keep: &keep,
         };
+        if let Some(order) = filter
+            .order
+            .as_ref()
+            .filter(|order| !order.is_index_order())
+        {
+            // Orders no index serves: read every match (up to the cap) and sort them here.
+            let all = read_window(&self.client, queries, &merge, 0, MAX_SORTED + 1).await?;
+            if all.items.len() > MAX_SORTED {
+                return Err(ClusterLogError::BadRequest(format!(
+                    "More than {MAX_SORTED} logs match; narrow the search to order them by anything but 'timestamp desc'"
+                )));
+            }
+            let mut logs = all
+                .items
+                .into_iter()
+                .map(serde_dynamo::from_item)
+                .collect::<Result<Vec<ClusterLog>, _>>()
+                .map_err(StoreError::from)?;
+            logs.sort_by(|a, b| order.compare(a, b));
+            let total = logs.len() as u64;
+            let items = logs
+                .into_iter()
+                .skip(offset)
+                .take(page.size as usize)
+                .collect();
+            return Ok(ListPage { items, total });
+        }
         let window = if nothing_to_read {
             Window::default()
         } else {
@@ -381,7 +409,8 @@ impl ClusterLogStore {
             .items
             .into_iter()
             .map(serde_dynamo::from_item)
-            .collect::<Result<Vec<ClusterLog>, _>>()?;
+            .collect::<Result<Vec<ClusterLog>, _>>()
+            .map_err(StoreError::from)?;
         let total = match known_total {
             Some(total) => total,
             // Read to the end already: the matches are what we skipped and what we kept.
