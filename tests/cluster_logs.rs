@@ -644,6 +644,31 @@ async fn searches_from_osdctl_and_the_web_ui_find_exactly_their_logs() {
                     && l["severity"] != "Warning"
             }),
         ),
+        // What DynamoDB checks (FilterExpression) must agree with the search on absent fields.
+        ("username = ''", Box::new(|_: &Value| true)),
+        ("username <> ''", Box::new(|_: &Value| false)),
+        ("subscription_id < 'z'", Box::new(|_: &Value| true)),
+        (
+            "doc_references = 'https://docs/x'",
+            Box::new(|_: &Value| false),
+        ),
+        (
+            "severity NOT IN ('Info')",
+            Box::new(|l: &Value| l["severity"] != "Info"),
+        ),
+        (
+            "summary LIKE 'Log 0%' AND internal_only != 'true'",
+            Box::new(|l: &Value| {
+                l["summary"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("Log 0"))
+                    && l["internal_only"] != true
+            }),
+        ),
+        (
+            "NOT (service_name = 'hive' OR severity = 'Error')",
+            Box::new(|l: &Value| l["service_name"] != "hive" && l["severity"] != "Error"),
+        ),
         (
             "summary LIKE '%it''s odd'",
             Box::new(|l: &Value| {
@@ -924,4 +949,83 @@ async fn customers_never_see_internal_logs_in_csv_or_selected_fields() {
             .iter()
             .all(|i| i["internal_only"] == false)
     );
+}
+
+/// Records every Query's key condition and FilterExpression as sent to DynamoDB.
+#[derive(Debug, Clone, Default)]
+struct SentExpressions(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl aws_sdk_dynamodb::config::Intercept for SentExpressions {
+    fn name(&self) -> &'static str {
+        "SentExpressions"
+    }
+
+    fn modify_before_serialization(
+        &self,
+        context: &mut aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextMut<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        if let Some(query) = context
+            .input()
+            .downcast_ref::<aws_sdk_dynamodb::operation::query::QueryInput>()
+            && let Ok(mut sent) = self.0.lock()
+        {
+            sent.push(format!(
+                "{} | {}",
+                query.key_condition_expression().unwrap_or_default(),
+                query.filter_expression().unwrap_or_default()
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn searches_reach_dynamodb_only_as_bound_names_and_values() {
+    let state = cluster_logs_state().await;
+    searchable(&state).await;
+    let sent = SentExpressions::default();
+    let config = state
+        .store
+        .client()
+        .config()
+        .to_builder()
+        .interceptor(sent.clone())
+        .build();
+    let watched = ClusterLogsState {
+        store: shared::cluster_logs::ClusterLogStore::new(
+            aws_sdk_dynamodb::Client::from_conf(config),
+            state.store.table(),
+        ),
+        auth: state.auth.clone(),
+    };
+    let hostile = "summary = 'x) OR attribute_exists(id) OR (summary = ''y' OR service_name IN ('hive', 'a OR b') OR severity LIKE 'Crit%'";
+    let (status, list) = list_all()
+        .query("search", hostile)
+        .caller(Caller::internal())
+        .send(&watched)
+        .await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["total"], 6, "the hive and Critical logs: {list}");
+    let sent = sent.0.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(
+        sent.iter().any(|s| s.contains("#s")),
+        "the search was pushed down: {sent:?}"
+    );
+    for expression in &sent {
+        for written in [
+            "attribute_exists(id)",
+            "summary",
+            "service_name",
+            "hive",
+            "Crit",
+            "a OR b",
+        ] {
+            assert!(
+                !expression.contains(written),
+                "{written} reached {expression}"
+            );
+        }
+    }
 }

@@ -16,7 +16,12 @@
 //! value      := 'text with '' for a quote' | true | false | number
 //! ```
 
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use super::ClusterLog;
+use crate::dynamo::Filter;
 
 /// Fields a search may name, as the API names them.
 pub const SEARCH_FIELDS: [&str; 19] = [
@@ -478,6 +483,178 @@ impl Search {
     }
 }
 
+/// Fields stored as a DynamoDB BOOL and a list, rather than text.
+const BOOLEAN_FIELD: &str = "internal_only";
+const LIST_FIELD: &str = "doc_references";
+/// Key attributes of the table or an index: a FilterExpression may not name them, so conditions on
+/// them are applied while reading (a cluster equality becomes the Query's key instead).
+const KEY_FIELDS: [&str; 4] = ["id", "cluster_uuid", "cluster_id", "timestamp"];
+
+/// Builds a FilterExpression: every field name and value goes in as a placeholder (`#s0`, `:s0`),
+/// so nothing a caller writes is ever part of the expression's text.
+#[derive(Default)]
+struct FilterBuilder {
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl FilterBuilder {
+    fn name(&mut self, field: &str) -> String {
+        let placeholder = format!("#s{}", self.names.len());
+        self.names.insert(placeholder.clone(), field.to_owned());
+        placeholder
+    }
+
+    fn value(&mut self, value: AttributeValue) -> String {
+        let placeholder = format!(":s{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    /// One comparison as the in-memory evaluation sees it, absent text being `''`. `None` when
+    /// DynamoDB cannot say it exactly.
+    fn compare(&mut self, field: &str, op: Op, value: &str) -> Option<String> {
+        if KEY_FIELDS.contains(&field) {
+            return None;
+        }
+        if field == BOOLEAN_FIELD {
+            let flag = value == "true";
+            let (name, bound) = (self.name(field), self.value(AttributeValue::Bool(flag)));
+            return match op {
+                Op::Eq => Some(format!("{name} = {bound}")),
+                Op::Ne => Some(format!("{name} <> {bound}")),
+                _ => None,
+            };
+        }
+        if field == LIST_FIELD {
+            let (name, bound) = (
+                self.name(field),
+                self.value(AttributeValue::S(value.into())),
+            );
+            return (op == Op::Eq).then(|| format!("contains({name}, {bound})"));
+        }
+        let symbol = match op {
+            Op::Eq => "=",
+            Op::Ne => "<>",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        };
+        let name = self.name(field);
+        let bound = self.value(AttributeValue::S(value.to_owned()));
+        let empty_holds = match op {
+            Op::Eq => value.is_empty(),
+            Op::Ne => !value.is_empty(),
+            Op::Lt => !value.is_empty(),
+            Op::Le => true,
+            Op::Gt => false,
+            Op::Ge => value.is_empty(),
+        };
+        let present = format!("{name} {symbol} {bound}");
+        Some(if empty_holds {
+            format!("attribute_not_exists({name}) OR {present}")
+        } else {
+            format!("attribute_exists({name}) AND {present}")
+        })
+    }
+
+    /// A filter for `search` and whether it is exact; `None` when no part of it can be said.
+    /// Inexact filters only ever keep more than the search does (the search is still applied).
+    /// A part that cannot be said leaves no placeholders behind (DynamoDB refuses unused ones).
+    fn filter(&mut self, search: &Search) -> Option<(String, bool)> {
+        let (names, values) = (self.names.clone(), self.values.clone());
+        let said = self.said(search);
+        if said.is_none() {
+            (self.names, self.values) = (names, values);
+        }
+        said
+    }
+
+    fn said(&mut self, search: &Search) -> Option<(String, bool)> {
+        match search {
+            Search::And(terms) => {
+                let parts: Vec<Option<(String, bool)>> =
+                    terms.iter().map(|term| self.filter(term)).collect();
+                let exact = parts.iter().all(|part| part.as_ref().is_some_and(|p| p.1));
+                let said: Vec<String> = parts.into_iter().flatten().map(|p| p.0).collect();
+                (!said.is_empty()).then(|| (joined(&said, "AND"), exact))
+            }
+            Search::Or(terms) => {
+                let parts = terms
+                    .iter()
+                    .map(|term| self.filter(term))
+                    .collect::<Option<Vec<_>>>()?;
+                let exact = parts.iter().all(|p| p.1);
+                let said: Vec<String> = parts.into_iter().map(|p| p.0).collect();
+                Some((joined(&said, "OR"), exact))
+            }
+            Search::Not(inner) => match self.filter(inner)? {
+                (said, true) => Some((format!("NOT ({said})"), true)),
+                _ => None,
+            },
+            Search::Compare { field, op, value } => {
+                self.compare(field, *op, value).map(|said| (said, true))
+            }
+            Search::In { field, values } => {
+                let parts = values
+                    .iter()
+                    .map(|value| self.compare(field, Op::Eq, value))
+                    .collect::<Option<Vec<_>>>()?;
+                Some((joined(&parts, "OR"), true))
+            }
+            Search::Like {
+                field,
+                pattern,
+                case_insensitive: false,
+            } if ![BOOLEAN_FIELD, LIST_FIELD].contains(field) && !KEY_FIELDS.contains(field) => {
+                // DynamoDB has begins_with and contains: enough for 'abc%', '%abc%' and 'abc'.
+                let core = pattern.trim_start_matches('%').trim_end_matches('%');
+                if core.is_empty() || core.contains(['%', '_']) {
+                    return None;
+                }
+                let (leading, trailing) = (pattern.starts_with('%'), pattern.ends_with('%'));
+                let name = self.name(field);
+                let bound = self.value(AttributeValue::S(core.to_owned()));
+                match (leading, trailing) {
+                    (false, false) => Some((format!("{name} = {bound}"), true)),
+                    (false, true) => Some((format!("begins_with({name}, {bound})"), true)),
+                    (true, true) => Some((format!("contains({name}, {bound})"), true)),
+                    (true, false) => None,
+                }
+            }
+            // Case-insensitive matching has no DynamoDB condition: applied while reading.
+            Search::Like { .. } => None,
+        }
+    }
+}
+
+/// Parts joined by `AND`/`OR`, each in parentheses once (DynamoDB refuses redundant ones).
+fn joined(parts: &[String], operator: &str) -> String {
+    match parts {
+        [one] => one.clone(),
+        _ => parts
+            .iter()
+            .map(|part| format!("({part})"))
+            .collect::<Vec<_>>()
+            .join(&format!(" {operator} ")),
+    }
+}
+
+impl Search {
+    /// The part of this search DynamoDB can check, as a FilterExpression with bound names and
+    /// values; whatever it cannot (ILIKE, `'%abc'`) is left to [`Search::matches`].
+    pub fn filter(&self) -> Option<Filter> {
+        let mut builder = FilterBuilder::default();
+        let (expression, _) = builder.filter(self)?;
+        Some(Filter {
+            expression,
+            names: builder.names,
+            values: builder.values,
+        })
+    }
+}
+
 /// The values a field holds, as text: absent text is `''` (the web UI searches `username = ''`),
 /// a list holds each element, a boolean is `true`/`false`.
 pub(super) fn values_of(log: &ClusterLog, field: &str) -> Vec<String> {
@@ -664,6 +841,46 @@ mod tests {
         let many: Vec<String> = (0..150).map(|n| format!("'{n}'")).collect();
         assert!(Search::parse(&format!("severity IN ({})", many.join(","))).is_err());
         assert!(Search::parse(&"x".repeat(MAX_SEARCH_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn filters_bind_every_name_and_value_and_leave_ilike_to_the_reader() -> Result<(), SearchError>
+    {
+        let hostile =
+            "summary = 'x) OR attribute_exists(id) OR (summary = ''y' AND username ILIKE '%a%'";
+        let filter = Search::parse(hostile)?
+            .and_then(|search| search.filter())
+            .expect("the equality can be checked by DynamoDB");
+        assert!(
+            !filter.expression.contains("attribute_exists(id)"),
+            "{}",
+            filter.expression
+        );
+        assert!(
+            !filter.expression.contains("summary"),
+            "{}",
+            filter.expression
+        );
+        assert!(!filter.expression.contains("username"), "ILIKE is not sent");
+        assert!(
+            filter
+                .values
+                .values()
+                .any(|v| v
+                    == &AttributeValue::S("x) OR attribute_exists(id) OR (summary = 'y".into()))
+        );
+        assert!(
+            Search::parse("summary ILIKE '%a%'")?
+                .and_then(|s| s.filter())
+                .is_none()
+        );
+        assert!(
+            Search::parse("NOT summary ILIKE '%a%' OR severity = 'Info'")?
+                .and_then(|s| s.filter())
+                .is_none(),
+            "an OR with a part DynamoDB cannot check is checked while reading"
+        );
+        Ok(())
     }
 
     #[test]

@@ -183,6 +183,10 @@ impl ClusterLogStore {
         &self.table
     }
 
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Stores a new log and counts it, atomically. A log whose id is already stored changes
     /// nothing: neither the log nor the counters.
     pub async fn create(&self, log: &ClusterLog) -> Result<Created, StoreError> {
@@ -302,6 +306,12 @@ impl ClusterLogStore {
             )),
             Visibility::IncludingInternal => None,
         };
+        // What DynamoDB can check of the search goes into every Query's FilterExpression (bound
+        // names and values only); the whole search is still applied to what comes back.
+        let visibility = both(
+            visibility,
+            filter.search.as_ref().and_then(|search| search.filter()),
+        );
         let (queries, known_total) = match &filter.scope {
             ClusterScope::All => {
                 let queries = (0..TIME_SHARDS)
