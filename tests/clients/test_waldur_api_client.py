@@ -6,9 +6,11 @@ same filter gives over the full data set, read here through the same client.
 """
 
 import os
+import sys
 from collections import defaultdict
 from datetime import datetime, timezone
 
+import httpx
 import pytest
 from waldur_api_client.api.system_logs import (
     system_logs_instances_list,
@@ -30,7 +32,26 @@ DAY_4 = datetime(2026, 11, 17, tzinfo=timezone.utc).timestamp()
 
 @pytest.fixture(scope="module")
 def client():
-    return AuthenticatedClient(base_url=BASE_URL, token=TOKEN, timeout=60)
+    return AuthenticatedClient(
+        base_url=BASE_URL, token=TOKEN, timeout=60, httpx_args={"transport": DevServerRetry()}
+    )
+
+
+class DevServerRetry(httpx.HTTPTransport):
+    """Retries a request that cargo lambda watch itself failed (its own problem+json 500, never
+    the functions' bodies): it intermittently loses an invocation when the runtime client opens a
+    new connection. Seen in about one run of three; at most two retries, each one reported."""
+
+    def handle_request(self, request):
+        for attempt in range(3):
+            response = super().handle_request(request)
+            if response.status_code != 500 or attempt == 2:
+                return response
+            body = response.read()
+            if b"httpstatuses.com" not in body:
+                return response
+            print(f"cargo lambda watch lost {request.url}; retrying", file=sys.stderr)
+        return response
 
 
 @pytest.fixture(scope="module")
