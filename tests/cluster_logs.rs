@@ -981,25 +981,40 @@ impl aws_sdk_dynamodb::config::Intercept for SentExpressions {
     }
 }
 
+impl SentExpressions {
+    /// `state` with a client that records what it sends.
+    fn watching(state: &ClusterLogsState) -> (ClusterLogsState, SentExpressions) {
+        let sent = SentExpressions::default();
+        let config = state
+            .store
+            .client()
+            .config()
+            .to_builder()
+            .interceptor(sent.clone())
+            .build();
+        let watched = ClusterLogsState {
+            store: shared::cluster_logs::ClusterLogStore::new(
+                aws_sdk_dynamodb::Client::from_conf(config),
+                state.store.table(),
+            ),
+            auth: state.auth.clone(),
+        };
+        (watched, sent)
+    }
+
+    fn taken(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
+    }
+}
+
 #[tokio::test]
 async fn searches_reach_dynamodb_only_as_bound_names_and_values() {
     let state = cluster_logs_state().await;
     searchable(&state).await;
-    let sent = SentExpressions::default();
-    let config = state
-        .store
-        .client()
-        .config()
-        .to_builder()
-        .interceptor(sent.clone())
-        .build();
-    let watched = ClusterLogsState {
-        store: shared::cluster_logs::ClusterLogStore::new(
-            aws_sdk_dynamodb::Client::from_conf(config),
-            state.store.table(),
-        ),
-        auth: state.auth.clone(),
-    };
+    let (watched, sent) = SentExpressions::watching(&state);
     let hostile = "summary = 'x) OR attribute_exists(id) OR (summary = ''y' OR service_name IN ('hive', 'a OR b') OR severity LIKE 'Crit%'";
     let (status, list) = list_all()
         .query("search", hostile)
@@ -1008,7 +1023,7 @@ async fn searches_reach_dynamodb_only_as_bound_names_and_values() {
         .await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["total"], 6, "the hive and Critical logs: {list}");
-    let sent = sent.0.lock().map(|s| s.clone()).unwrap_or_default();
+    let sent = sent.taken();
     assert!(
         sent.iter().any(|s| s.contains("#s")),
         "the search was pushed down: {sent:?}"
@@ -1028,4 +1043,61 @@ async fn searches_reach_dynamodb_only_as_bound_names_and_values() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn a_time_range_in_the_search_is_read_as_a_key_range_in_either_direction() {
+    let state = cluster_logs_state().await;
+    searchable(&state).await;
+    let (watched, sent) = SentExpressions::watching(&state);
+    let range = "timestamp >= '2025-01-02T00:00:00Z' AND severity <> 'Error' AND timestamp < '2025-01-11T10:00:00Z'";
+    for (route, request) in [
+        ("all", list_all()),
+        ("by uuid", list_by_uuid(UUID)),
+        (
+            "by cluster",
+            list_by_cluster().query("cluster_id", CLUSTER_ID),
+        ),
+    ] {
+        let (status, list) = request
+            .query("search", range)
+            .query("orderBy", "timestamp asc")
+            .caller(Caller::internal())
+            .send(&watched)
+            .await;
+        assert_eq!(status, 200, "{list}");
+        let days: Vec<&str> = list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| &i["timestamp"].as_str().unwrap_or_default()[8..10])
+            .collect();
+        // Days 2 to 10 (day 11 at 10:00 is excluded by `<`), without the Error days 3 and 7;
+        // the cluster has the odd days.
+        let expected = if route == "all" {
+            vec!["02", "04", "05", "06", "08", "09", "10"]
+        } else {
+            vec!["05", "09"]
+        };
+        assert_eq!(days, expected, "{route}: oldest first, in range");
+        assert_eq!(list["total"], expected.len(), "{route}");
+        let queries = sent.taken();
+        assert!(
+            !queries.is_empty()
+                && queries
+                    .iter()
+                    .all(|q| q.contains("#sk BETWEEN :lower AND :upper")),
+            "{route}: the range is the key condition: {queries:?}"
+        );
+    }
+    let (status, list) = list_all()
+        .query(
+            "search",
+            "timestamp > '2025-02-01T00:00:00Z' AND timestamp < '2025-01-01T00:00:00Z'",
+        )
+        .caller(Caller::internal())
+        .send(&watched)
+        .await;
+    assert_eq!((status, list["total"].as_u64()), (200, Some(0)), "{list}");
+    assert!(sent.taken().is_empty(), "an empty range reads nothing");
 }

@@ -13,7 +13,7 @@ pub const MAX_PAGE_SIZE: u32 = 500;
 /// Deepest item a page may start at: deeper pages would read more than any client needs.
 pub const MAX_OFFSET: u64 = 50_000;
 
-/// Most matches a list orders in memory (any `orderBy` but `timestamp desc`); beyond it, a 400
+/// Most matches a list orders in memory (any `orderBy` but `timestamp` in either direction); beyond it, a 400
 /// asks for a narrower search.
 pub const MAX_SORTED: usize = 10_000;
 
@@ -60,9 +60,17 @@ impl ClusterLogOrder {
         Ok((!keys.is_empty()).then_some(ClusterLogOrder(keys)))
     }
 
-    /// True when the indexes' own order (newest `timestamp` first) serves it.
-    pub fn is_index_order(&self) -> bool {
-        self.0 == [("timestamp", true)]
+    /// How an index serves this order, read forwards (`Some(true)`: oldest `timestamp` first) or
+    /// backwards (`Some(false)`: newest first); `None` when no index does.
+    pub fn index_direction(&self) -> Option<bool> {
+        match self.0.as_slice() {
+            [("timestamp", descending)] | [("timestamp", descending), ("id", _)]
+                if self.0.iter().all(|(_, d)| d == descending) =>
+            {
+                Some(!descending)
+            }
+            _ => None,
+        }
     }
 
     pub fn compare(&self, a: &ClusterLog, b: &ClusterLog) -> std::cmp::Ordering {
@@ -225,6 +233,25 @@ impl PageRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_timestamp_orders_are_read_from_the_index() -> Result<(), ClusterLogError> {
+        let direction = |text: &str| -> Result<Option<bool>, ClusterLogError> {
+            Ok(ClusterLogOrder::parse(text)?.and_then(|order| order.index_direction()))
+        };
+        assert_eq!(direction("timestamp desc")?, Some(false));
+        assert_eq!(direction("timestamp desc, id desc")?, Some(false));
+        assert_eq!(direction("timestamp")?, Some(true));
+        assert_eq!(direction("TIMESTAMP asc, id asc")?, Some(true));
+        for sorted_here in [
+            "timestamp desc, id asc",
+            "created_at desc",
+            "severity, timestamp desc",
+        ] {
+            assert_eq!(direction(sorted_here)?, None, "{sorted_here}");
+        }
+        Ok(())
+    }
 
     #[test]
     fn paging_defaults_and_bounds_follow_the_contract() -> Result<(), Box<dyn std::error::Error>> {

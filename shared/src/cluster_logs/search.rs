@@ -448,6 +448,37 @@ impl Search {
         }
     }
 
+    /// The bounds a top-level AND puts on `field` (`>`/`>=`/`=` below, `<`/`<=`/`=` above), both
+    /// inclusive: a range of an index's sort key that holds every match (strict bounds are
+    /// still applied to each log as it is read).
+    pub fn range(&self, field: &str) -> (Option<&str>, Option<&str>) {
+        let terms = match self {
+            Search::And(terms) => terms.as_slice(),
+            single => std::slice::from_ref(single),
+        };
+        let (mut lower, mut upper): (Option<&str>, Option<&str>) = (None, None);
+        for term in terms {
+            let Search::Compare {
+                field: f,
+                op,
+                value,
+            } = term
+            else {
+                continue;
+            };
+            if *f != field {
+                continue;
+            }
+            if matches!(op, Op::Eq | Op::Gt | Op::Ge) {
+                lower = lower.max(Some(value.as_str()));
+            }
+            if matches!(op, Op::Eq | Op::Lt | Op::Le) {
+                upper = Some(upper.map_or(value.as_str(), |u| u.min(value.as_str())));
+            }
+        }
+        (lower, upper)
+    }
+
     /// True when `log` satisfies the search.
     pub fn matches(&self, log: &ClusterLog) -> bool {
         match self {
@@ -710,6 +741,34 @@ fn like(text: &str, pattern: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_top_level_and_bounds_the_time_range_and_nothing_else_does() -> Result<(), SearchError> {
+        let range = |text: &str| -> Result<(Option<String>, Option<String>), SearchError> {
+            Ok(Search::parse(text)?.map_or((None, None), |search| {
+                let (lower, upper) = search.range("timestamp");
+                (lower.map(str::to_owned), upper.map(str::to_owned))
+            }))
+        };
+        let t = |day: u8| Some(format!("2025-01-{day:02}T00:00:00.000000Z"));
+        assert_eq!(
+            range(
+                "timestamp >= '2025-01-02T00:00:00Z' AND timestamp > '2025-01-03T00:00:00Z' AND timestamp < '2025-01-09T00:00:00Z'"
+            )?,
+            (t(3), t(9))
+        );
+        assert_eq!(range("timestamp = '2025-01-05T00:00:00Z'")?, (t(5), t(5)));
+        assert_eq!(range("timestamp <= '2025-01-05T00:00:00Z'")?, (None, t(5)));
+        for unbounded in [
+            "timestamp >= '2025-01-02T00:00:00Z' OR severity = 'Info'",
+            "NOT timestamp >= '2025-01-02T00:00:00Z'",
+            "timestamp <> '2025-01-02T00:00:00Z'",
+            "created_at >= '2025-01-02T00:00:00Z'",
+        ] {
+            assert_eq!(range(unbounded)?, (None, None), "{unbounded}");
+        }
+        Ok(())
+    }
 
     fn log() -> ClusterLog {
         ClusterLog {

@@ -20,7 +20,7 @@ use crate::batch::{
     Applied, CLAIM, CountChange, CountedAction, Entry, OnceWriter, Outcome, Storable, apply_counted,
 };
 use crate::dynamo::{
-    Filter, Item, Merge, NewestFirst, PartitionQuery, StoreError, Window, read_window,
+    Filter, Item, Merge, NewestFirst, PartitionQuery, SortRange, StoreError, Window, read_window,
 };
 use crate::retention::{EXPIRES_AT, Lifetime, bucket_name, item_is_live};
 
@@ -40,6 +40,12 @@ const ORDER: NewestFirst = NewestFirst {
     sort_attribute: "timestamp",
     tie_breaker: "id",
 };
+
+/// How a list reads its index partitions: which way, over which range of `timestamp`.
+struct Reading {
+    forward: bool,
+    range: SortRange,
+}
 
 /// What [`ClusterLogStore::create`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,6 +318,28 @@ impl ClusterLogStore {
             visibility,
             filter.search.as_ref().and_then(|search| search.filter()),
         );
+        // `timestamp` is every index's sort key: the order reads it forwards or backwards, and a
+        // time range in the search becomes the key condition, so only that range is read.
+        let index_direction = match &filter.order {
+            None => Some(false),
+            Some(order) => order.index_direction(),
+        };
+        let (lower, upper) = filter
+            .search
+            .as_ref()
+            .map_or((None, None), |search| search.range(ORDER.sort_attribute));
+        if lower.zip(upper).is_some_and(|(lower, upper)| lower > upper) {
+            // An empty range (DynamoDB would reject it as a BETWEEN): nothing matches.
+            return Ok(ListPage::default());
+        }
+        let read = Reading {
+            forward: index_direction.unwrap_or(false),
+            range: SortRange {
+                attribute: ORDER.sort_attribute,
+                lower: lower.map(str::to_owned),
+                upper: upper.map(str::to_owned),
+            },
+        };
         let (queries, known_total) = match &filter.scope {
             ClusterScope::All => {
                 let queries = (0..TIME_SHARDS)
@@ -321,10 +349,17 @@ impl ClusterLogStore {
                             TIME_SHARD,
                             shard.to_string(),
                             visibility.clone(),
+                            &read,
                         )
                     })
                     .collect();
-                (queries, Some(self.count_all(filter.visibility).await?))
+                // With a search the counters do not know the total: the matches are counted
+                // by reading.
+                let total = match filter.search {
+                    None => Some(self.count_all(filter.visibility).await?),
+                    Some(_) => None,
+                };
+                (queries, total)
             }
             ClusterScope::Cluster {
                 uuid: Some(uuid),
@@ -340,6 +375,7 @@ impl ClusterLogStore {
                         "cluster_uuid",
                         uuid.clone(),
                         filter,
+                        &read,
                     )],
                     None,
                 )
@@ -348,7 +384,13 @@ impl ClusterLogStore {
                 uuid: None,
                 id: Some(id),
             } => (
-                vec![self.partition(Some(CLUSTER_ID_INDEX), "cluster_id", id.clone(), visibility)],
+                vec![self.partition(
+                    Some(CLUSTER_ID_INDEX),
+                    "cluster_id",
+                    id.clone(),
+                    visibility,
+                    &read,
+                )],
                 None,
             ),
             ClusterScope::Cluster {
@@ -356,13 +398,18 @@ impl ClusterLogStore {
                 id: None,
             } => return Ok(ListPage::default()),
         };
-        // With a search the counters do not know the total: the matches are counted by reading.
-        let known_total = known_total.filter(|_| filter.search.is_none());
         let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
         let nothing_to_read =
             page.size == 0 || known_total.is_some_and(|total| page.offset() >= total);
         let now = self.lifetime.now();
-        let order = |a: &Item, b: &Item| ORDER.compare(a, b);
+        let order = |a: &Item, b: &Item| {
+            let newest_first = ORDER.compare(a, b);
+            if read.forward {
+                newest_first.reverse()
+            } else {
+                newest_first
+            }
+        };
         // Logs past their retention are gone, deleted by DynamoDB yet or not; the search is applied
         // to each log as it is read.
         let keep = |item: &Item| {
@@ -376,16 +423,12 @@ impl ClusterLogStore {
             order: &order,
             keep: &keep,
         };
-        if let Some(order) = filter
-            .order
-            .as_ref()
-            .filter(|order| !order.is_index_order())
-        {
+        if let Some(order) = filter.order.as_ref().filter(|_| index_direction.is_none()) {
             // Orders no index serves: read every match (up to the cap) and sort them here.
             let all = read_window(&self.client, queries, &merge, 0, MAX_SORTED + 1).await?;
             if all.items.len() > MAX_SORTED {
                 return Err(ClusterLogError::BadRequest(format!(
-                    "More than {MAX_SORTED} logs match; narrow the search to order them by anything but 'timestamp desc'"
+                    "More than {MAX_SORTED} logs match; narrow the search to order them by anything but 'timestamp'"
                 )));
             }
             let mut logs = all
@@ -447,9 +490,12 @@ impl ClusterLogStore {
         attribute: &'static str,
         value: String,
         filter: Option<Filter>,
+        read: &Reading,
     ) -> PartitionQuery {
         PartitionQuery {
             filter,
+            forward: read.forward,
+            sort_range: Some(read.range.clone()),
             ..PartitionQuery::newest_first(&self.table, index, attribute, value)
         }
     }
