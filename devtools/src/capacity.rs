@@ -120,7 +120,7 @@ impl Intercept for CapacityMeter {
 /// A DynamoDB client from the environment with a meter on every request.
 pub async fn metered_client() -> (aws_sdk_dynamodb::Client, CapacityMeter) {
     let meter = CapacityMeter::default();
-    let config = aws_config::load_from_env().await;
+    let config = shared::dynamo::sdk_config().await;
     let config = aws_sdk_dynamodb::config::Builder::from(&config)
         .interceptor(meter.clone())
         .build();

@@ -1,7 +1,7 @@
 use cluster_logs_ingest::IngestState;
 use lambda_runtime::{Error, run, service_fn};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let state = IngestState::from_env().await?;

@@ -1,7 +1,7 @@
 use lambda_runtime::{Error, run, service_fn};
 use system_logs_cap::CapState;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let state = CapState::from_env().await?;

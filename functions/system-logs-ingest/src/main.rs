@@ -1,7 +1,7 @@
 use lambda_runtime::{Error, run, service_fn};
 use system_logs_ingest::IngestState;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let state = IngestState::from_env().await?;

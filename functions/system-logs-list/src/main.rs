@@ -1,7 +1,7 @@
 use lambda_http::{Error, run, service_fn};
 use shared::system_logs::SystemLogsState;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let state = SystemLogsState::from_env().await?;
