@@ -1,5 +1,5 @@
 # The two commands: `make dev` serves every route on http://127.0.0.1:3000; `make test` runs every test.
-.PHONY: dev test token seed measure-reads lint fmt clean help
+.PHONY: dev test token seed measure-reads bench lint fmt clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -8,6 +8,7 @@ help:
 	@echo "make token ROLES=a,b USER=name            a bearer token the local server accepts"
 	@echo "make seed                                 demo data into the tables of a running make dev"
 	@echo "make measure-reads LOGS=10000             read capacity of each system-logs request at that many logs"
+	@echo "make bench                                every function measured side by side: BENCHMARKS.md, bench/results.json"
 	@echo "make lint                                 fmt, clippy, cfn-lint and sam validate --lint"
 
 dev:
@@ -25,6 +26,9 @@ seed:
 
 measure-reads:
 	@LOGS="$(LOGS)" bash scripts/measure-reads.sh
+
+bench:
+	@bash scripts/bench.sh
 
 lint:
 	@bash scripts/lint.sh

@@ -8,5 +8,6 @@
 pub mod capacity;
 pub mod cloudwatch;
 pub mod local_token;
+pub mod reads;
 pub mod seed;
 pub mod template;

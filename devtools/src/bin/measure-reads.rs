@@ -2,10 +2,9 @@
 //! through the write path, then prints the capacity each read of the system-logs API consumes.
 
 use devtools::capacity::{Consumed, metered_client};
+use devtools::reads::{PAGE_SIZE, system_log_reads};
 use devtools::template::{Template, default_template_path};
-use shared::system_logs::{Ordering, PageNumber, PageSpec, SystemLogFilter, SystemLogStore};
-
-const PAGE_SIZE: u64 = 10;
+use shared::system_logs::SystemLogStore;
 
 fn row(name: &str, consumed: Consumed) {
     println!(
@@ -15,7 +14,7 @@ fn row(name: &str, consumed: Consumed) {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let logs: usize = std::env::args()
         .nth(1)
         .and_then(|n| n.parse().ok())
@@ -47,72 +46,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "Read capacity at {logs} system logs (page_size {PAGE_SIZE}; eventually consistent reads):\n"
     );
     println!("| request | RCU | DynamoDB requests |\n|---|---|---|");
-
-    let page = |number| PageSpec {
-        page: PageNumber::Number(number),
-        size: PAGE_SIZE,
-        cursor: None,
-    };
-    let all = SystemLogFilter::default();
-    let newest = Ordering::default();
-    meter.take();
-    let first = store.list(&all, &newest, &page(1)).await?;
-    row("list, first page", meter.take());
-    store.list(&all, &newest, &page(50)).await?;
-    row("list, page 50 (by page number)", meter.take());
-    let mut cursor = first.next_cursor.clone();
-    for number in 2..50 {
-        let spec = PageSpec {
-            cursor: cursor
-                .as_deref()
-                .and_then(shared::system_logs::Cursor::decode),
-            ..page(number)
-        };
-        cursor = store.list(&all, &newest, &spec).await?.next_cursor;
+    for read in system_log_reads(&store, &meter, true).await? {
+        row(read.name, read.consumed);
     }
-    meter.take();
-    let spec = PageSpec {
-        cursor: cursor
-            .as_deref()
-            .and_then(shared::system_logs::Cursor::decode),
-        ..page(50)
-    };
-    store.list(&all, &newest, &spec).await?;
-    row("list, page 50 (by the next link's cursor)", meter.take());
-    let errors = SystemLogFilter {
-        level: Some(40),
-        ..SystemLogFilter::default()
-    };
-    store.list(&errors, &newest, &page(1)).await?;
-    row("list, first page, level=ERROR", meter.take());
-    let worker = SystemLogFilter {
-        source: Some("worker".into()),
-        ..SystemLogFilter::default()
-    };
-    store.list(&worker, &newest, &page(1)).await?;
-    row("list, first page, source=worker", meter.take());
-    let text = SystemLogFilter {
-        message: Some("timeout".into()),
-        ..SystemLogFilter::default()
-    };
-    store.list(&text, &newest, &page(1)).await?;
-    row(
-        "list, first page, message=timeout (counts by reading)",
-        meter.take(),
-    );
-    let id = first.logs.first().map(|log| log.id).unwrap_or(0);
-    store.get(id).await?;
-    row("retrieve", meter.take());
     let aggregates = store.aggregates().await?;
-    store.size_bytes().await?;
-    row("stats", meter.take());
-    store.aggregates().await?;
-    for aggregate in aggregates.iter().take(PAGE_SIZE as usize) {
-        store
-            .last_seen(&aggregate.source, &aggregate.instance)
-            .await?;
-    }
-    row("instances, first page", meter.take());
     println!(
         "\nWrites: {:.2} WCU per log as DynamoDB Local reports it ({} write requests); {} instances.",
         written.write_units / logs as f64,

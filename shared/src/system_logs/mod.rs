@@ -17,7 +17,7 @@ pub use query::{Cursor, LogPage, Ordering, PageNumber, PageSpec, SystemLogFilter
 pub use scrub::{MESSAGE_MAX_CHARS, TRACEBACK_MAX_CHARS, scrub};
 pub use store::{
     AGGREGATE_INDEX, INSTANCE_INDEX, InstanceAggregate, LEVEL_INDEX, MAX_ID, SystemLogStore,
-    WriteError, Written,
+    WriteError, Written, created_key, log_key,
 };
 
 /// Environment variable naming the system-logs table.

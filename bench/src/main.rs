@@ -1,0 +1,692 @@
+//! `make bench`: every function's release binary run the way Lambda runs it (a Runtime API
+//! emulator hands it events), against DynamoDB Local, next to the yardsticks the issue names: a
+//! hello-world `lambda_runtime` binary, a Python 3 + boto3 peer, bare SDK calls and bare
+//! BatchWriteItem. Writes bench/results.json, BENCHMARKS.md and bench/chart.svg.
+
+mod figures;
+mod load;
+mod process;
+mod replay;
+mod report;
+mod runtime_api;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use bytes::Bytes;
+use devtools::capacity::{CapacityMeter, metered_client};
+use devtools::reads::{cluster_log_reads, system_log_reads};
+use devtools::template::{Template, default_template_path};
+use serde_json::{Value, json};
+use shared::cluster_logs::ClusterLogStore;
+use shared::system_logs::SystemLogStore;
+
+use figures::{Figures, Stats};
+use load::BoxError;
+use process::Running;
+
+/// Cold starts measured per binary.
+const COLD_STARTS: usize = 20;
+/// First invocations measured per binary (each a fresh process).
+const FIRST_INVOCATIONS: usize = 5;
+/// Warm invocations per function.
+const WARM_INVOCATIONS: usize = 1_000;
+/// The ingest batch: one SQS event of this many records.
+const INGEST_BATCH: usize = 10_000;
+/// The seed spans 8 days; copies move back by that much.
+const SEED_SPAN: time::Duration = time::Duration::days(8);
+
+/// The functions, by crate name, with the sample event each is fed when warm.
+const FUNCTIONS: [&str; 13] = [
+    "cluster-logs-create",
+    "cluster-logs-delete",
+    "cluster-logs-get",
+    "cluster-logs-ingest",
+    "cluster-logs-list",
+    "cluster-logs-list-by-cluster",
+    "cluster-logs-list-by-uuid",
+    "system-logs-cap",
+    "system-logs-ingest",
+    "system-logs-instances",
+    "system-logs-list",
+    "system-logs-retrieve",
+    "system-logs-stats",
+];
+
+/// The three routes the warm-latency target names.
+const WARM_ROUTES: [&str; 3] = [
+    "cluster-logs-get",
+    "cluster-logs-list-by-uuid",
+    "system-logs-list",
+];
+
+struct Bench {
+    root: PathBuf,
+    release: PathBuf,
+    client: Client,
+    /// The same SDK client without the capacity meter.
+    plain: Client,
+    meter: CapacityMeter,
+    system_table: String,
+    cluster_table: String,
+    figures: Figures,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let root = std::env::current_dir()?;
+    let release = root.join("target/release");
+    let (client, meter) = metered_client().await;
+    let stamp = ulid::Ulid::new().to_string().to_lowercase();
+    let tables = Template::load(&default_template_path())?.tables()?;
+    let mut names = Vec::new();
+    for (logical, kind) in [
+        ("SystemLogsTable", "system"),
+        ("SystemLogsTable", "system-bare"),
+        ("SystemLogsTable", "system-wcu"),
+        ("ClusterLogsTable", "cluster"),
+    ] {
+        let name = format!("bench-{kind}-{stamp}");
+        tables[logical].create(&client, &name).await?;
+        names.push(name);
+    }
+    let mut bench = Bench {
+        root,
+        release,
+        client,
+        plain: shared::dynamo::client_from_env().await,
+        meter,
+        system_table: names[0].clone(),
+        cluster_table: names[3].clone(),
+        figures: Figures::default(),
+    };
+    if let [_, mode, function, rest @ ..] = std::env::args().collect::<Vec<_>>().as_slice()
+        && mode == "profile"
+    {
+        let invocations = rest
+            .first()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(WARM_INVOCATIONS);
+        return bench.profile(function, invocations).await;
+    }
+    let started = std::time::Instant::now();
+    step(
+        "Ingest: one 10,000-record SQS batch through system-logs-ingest, then bare BatchWriteItem",
+    );
+    bench.ingest(&names[1], &names[2]).await?;
+    step("Cluster logs: the demo set through cluster-logs-ingest, metered");
+    bench.seed_cluster_logs().await?;
+    step("Read cost against table size: 10k, 100k and 1M system logs; 10k and 100k cluster logs");
+    bench.reads_against_size().await?;
+    step("Functions: cold starts, first invocations, 1,000 warm invocations each");
+    bench.functions().await?;
+    step("Bare SDK calls for the warm routes");
+    bench.bare_calls().await?;
+    step("Packages");
+    bench.packages()?;
+    bench.figures.costs();
+    bench.figures.elapsed = started.elapsed();
+    report::write(&bench.root, &bench.figures)?;
+    step("Done: bench/results.json, BENCHMARKS.md and bench/chart.svg");
+    Ok(())
+}
+
+fn step(what: &str) {
+    eprintln!("\x1b[1m==> {what}\x1b[0m");
+}
+
+impl Bench {
+    /// The environment every function gets: its tables, DynamoDB Local, and logs kept forever
+    /// (the bench's copies reach back years).
+    fn env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = [
+            ("CLUSTER_LOGS_TABLE", self.cluster_table.as_str()),
+            ("SYSTEM_LOGS_TABLE", self.system_table.as_str()),
+            ("ROLES_CLAIM", "groups"),
+            ("RUST_LOG", "info"),
+            ("SYSTEM_LOGS_RETENTION_DAYS", "0"),
+            ("CLUSTER_LOGS_RETENTION_DAYS", "0"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        for name in [
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_EC2_METADATA_DISABLED",
+        ] {
+            if let Ok(value) = std::env::var(name) {
+                env.push((name.to_owned(), value));
+            }
+        }
+        env
+    }
+
+    fn binary(&self, name: &str) -> PathBuf {
+        match std::env::var_os("BENCH_BINARIES") {
+            Some(folder) => PathBuf::from(folder).join(name),
+            None => self.release.join(name),
+        }
+    }
+
+    async fn ingest(&mut self, bare_table: &str, wcu_table: &str) -> Result<(), BoxError> {
+        // A live batch: the demo set's sources, instances, levels and messages, all created within
+        // the last minute, as a 10,000-record SQS batch of live logs is (the demo set itself spans
+        // 8 days, so its batch would take an id block for nearly every record).
+        let mut records = devtools::seed::system_log_records_of(INGEST_BATCH);
+        let start = devtools::seed::START;
+        for (n, record) in records.iter_mut().enumerate() {
+            record.created = start + time::Duration::milliseconds(6 * n as i64);
+        }
+        // What the write path consumes per log, metered in process on its own table. It also warms
+        // DynamoDB Local's JVM up, so that neither timed write below pays for its JIT.
+        let store = SystemLogStore::new(self.client.clone(), wcu_table);
+        self.meter.take();
+        let sample: Vec<_> = records
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(n, record)| (format!("wcu-{n}"), record))
+            .collect();
+        let count = sample.len();
+        for result in store.write(sample).await {
+            result?;
+        }
+        let consumed = self.meter.take();
+        eprintln!(
+            "    {:.2} WCU per system log",
+            consumed.write_units / count as f64
+        );
+        self.figures.wcu(
+            "system log (queue or CloudWatch)",
+            consumed.write_units / count as f64,
+        );
+        let messages: Vec<Value> = records
+            .iter()
+            .enumerate()
+            .map(|(n, record)| {
+                Ok(json!({
+                    "messageId": format!("bench-{n:06}"),
+                    "receiptHandle": "bench",
+                    "body": serde_json::to_string(record)?,
+                    "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795255200000"},
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:system-logs",
+                    "awsRegion": "eu-west-1",
+                }))
+            })
+            .collect::<Result<_, serde_json::Error>>()?;
+        let event = Bytes::from(serde_json::to_vec(&json!({ "Records": messages }))?);
+        let name = "system-logs-ingest";
+        let process = Running::start(name, &self.binary(name), &[], &self.env()).await?;
+        process.init(name).await?;
+        let (took, answer) = process.invoke(name, event).await?;
+        process.stop().await;
+        let failures = serde_json::from_slice::<Value>(&answer.body)?["batchItemFailures"]
+            .as_array()
+            .map_or(usize::MAX, Vec::len);
+        if !answer.ok || failures != 0 {
+            return Err(format!(
+                "the ingest batch failed: {}",
+                String::from_utf8_lossy(&answer.body)
+            )
+            .into());
+        }
+        let ours = INGEST_BATCH as f64 / took.as_secs_f64();
+
+        let (logs, _) = load::split(
+            load::scan_all(&self.client, &self.system_table).await?,
+            is_system_log,
+        );
+        let bare_took = load::put_all(&self.client, bare_table, logs.clone()).await?;
+        let bare = logs.len() as f64 / bare_took.as_secs_f64();
+        eprintln!(
+            "    system-logs-ingest: {ours:.0} logs/s; bare BatchWriteItem of the same {} items: {bare:.0} logs/s",
+            logs.len()
+        );
+        self.figures.ingest(ours, bare, logs.len());
+
+        Ok(())
+    }
+
+    async fn seed_cluster_logs(&mut self) -> Result<(), BoxError> {
+        let state = cluster_logs_ingest::IngestState {
+            store: ClusterLogStore::new(self.client.clone(), &self.cluster_table),
+            service: shared::cluster_logs::ingest::service_identity_from_env(),
+        };
+        self.meter.take();
+        let mut delivered = 0;
+        for batch in devtools::seed::cluster_log_batches()? {
+            delivered += batch.records.len();
+            let event = lambda_runtime::LambdaEvent::new(batch, lambda_runtime::Context::default());
+            let response = cluster_logs_ingest::handler(&state, event).await?;
+            if !response.batch_item_failures.is_empty() {
+                return Err("the demo cluster logs were not all stored".into());
+            }
+        }
+        let consumed = self.meter.take();
+        self.figures.wcu(
+            "cluster log (queue)",
+            consumed.write_units / delivered as f64,
+        );
+        Ok(())
+    }
+
+    async fn reads_against_size(&mut self) -> Result<(), BoxError> {
+        let system = SystemLogStore::new(self.client.clone(), &self.system_table);
+        let (logs, others) = load::split(
+            load::scan_all(&self.client, &self.system_table).await?,
+            is_system_log,
+        );
+        let counters = load::counters(&others, "pk", "instance#");
+        let base = logs.len() as u64;
+        let mut copies = 1;
+        // BENCH_MAX_LOGS trims the sizes for a quick run while working on the bench itself.
+        let max: u64 = std::env::var("BENCH_MAX_LOGS")
+            .ok()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(1_000_000);
+        for size in [10_000u64, 100_000, 1_000_000]
+            .into_iter()
+            .filter(|s| *s <= max)
+        {
+            let wanted = size.div_ceil(base);
+            if wanted > copies {
+                let took = load::grow_system_logs(
+                    &self.client,
+                    &self.system_table,
+                    &logs,
+                    &counters,
+                    copies,
+                    wanted,
+                    SEED_SPAN,
+                )
+                .await?;
+                eprintln!(
+                    "    {} system logs written in {:.0} s",
+                    (wanted - copies) * base,
+                    took.as_secs_f64()
+                );
+                copies = wanted;
+            }
+            let stored: u64 = system.aggregates().await?.iter().map(|a| a.count()).sum();
+            if stored != copies * base {
+                return Err(
+                    format!("the system-log counts say {stored}, not {}", copies * base).into(),
+                );
+            }
+            // The read that counts by reading grows with the table by design (docs/data-model.md):
+            // measured up to 100k, where it already reads every log.
+            let reads = system_log_reads(&system, &self.meter, size <= 100_000).await?;
+            print_reads(stored, &reads);
+            self.figures.reads("system", stored, reads);
+        }
+
+        let cluster = ClusterLogStore::new(self.client.clone(), &self.cluster_table);
+        let (logs, others) = load::split(
+            load::scan_all(&self.client, &self.cluster_table).await?,
+            is_cluster_log,
+        );
+        let counters = load::counters(&others, "id", "#count#");
+        let base = logs.len() as u64;
+        let uuid = first_cluster_uuid(&logs);
+        let mut written = base;
+        for size in [10_000u64, 100_000].into_iter().filter(|s| *s <= max) {
+            let copies = size.div_ceil(base);
+            // Each growth starts again from the originals: the counters are scaled from theirs.
+            let took = load::grow_cluster_logs(
+                &self.client,
+                &self.cluster_table,
+                &logs,
+                &counters,
+                written / base,
+                copies,
+                SEED_SPAN,
+            )
+            .await?;
+            eprintln!(
+                "    {} cluster logs written in {:.0} s",
+                (copies - written / base) * base,
+                took.as_secs_f64()
+            );
+            written = copies * base;
+            let reads = cluster_log_reads(&cluster, &self.meter, &uuid).await?;
+            let total = cluster
+                .list(
+                    &shared::cluster_logs::ClusterLogFilter::new(
+                        shared::cluster_logs::ClusterScope::All,
+                        shared::cluster_logs::Visibility::IncludingInternal,
+                        None,
+                    )?,
+                    &shared::cluster_logs::PageRequest { page: 1, size: 0 },
+                )
+                .await?
+                .total;
+            print_reads(total, &reads);
+            if total != written {
+                return Err(format!("the cluster-log counters say {total}, not {written}").into());
+            }
+            self.figures.reads("cluster", total, reads);
+        }
+        Ok(())
+    }
+
+    /// The event `function` gets when warm: its sample, pointed at data that exists.
+    async fn warm_event(&self, function: &str) -> Result<Value, BoxError> {
+        let file = match function {
+            "system-logs-ingest" => "system-logs-ingest-sqs".to_owned(),
+            other => other.to_owned(),
+        };
+        let path = self.root.join("events").join(format!("{file}.json"));
+        let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        match function {
+            "cluster-logs-get" => {
+                let page = ClusterLogStore::new(self.client.clone(), &self.cluster_table)
+                    .list(
+                        &shared::cluster_logs::ClusterLogFilter::new(
+                            shared::cluster_logs::ClusterScope::All,
+                            shared::cluster_logs::Visibility::PublicOnly,
+                            None,
+                        )?,
+                        &shared::cluster_logs::PageRequest { page: 1, size: 1 },
+                    )
+                    .await?;
+                let id = page
+                    .items
+                    .first()
+                    .map(|l| l.id.clone())
+                    .ok_or("no cluster log")?;
+                set_path(&mut event, "/api/service_logs/v1/cluster_logs/", "id", &id);
+            }
+            "cluster-logs-list-by-uuid" => {
+                event["queryStringParameters"] = json!({"size": "100"});
+                event["rawQueryString"] = json!("size=100");
+            }
+            "system-logs-list" => {
+                event["queryStringParameters"] =
+                    json!({"level_gte": "30", "source": "worker", "page_size": "10"});
+                event["rawQueryString"] = json!("level_gte=30&source=worker&page_size=10");
+            }
+            "system-logs-retrieve" => {
+                let page = SystemLogStore::new(self.client.clone(), &self.system_table)
+                    .list(
+                        &shared::system_logs::SystemLogFilter::default(),
+                        &shared::system_logs::Ordering::default(),
+                        &shared::system_logs::PageSpec {
+                            page: shared::system_logs::PageNumber::Number(1),
+                            size: 1,
+                            cursor: None,
+                        },
+                    )
+                    .await?;
+                let id = page.logs.first().map(|l| l.id).ok_or("no system log")?;
+                set_path(&mut event, "/api/system-logs/", "id", &id.to_string());
+            }
+            _ => {}
+        }
+        Ok(event)
+    }
+
+    async fn functions(&mut self) -> Result<(), BoxError> {
+        let env = self.env();
+        let hello = self.binary("hello");
+        let init = cold_starts("hello", &hello, &[], &env).await?;
+        let echo = Bytes::from_static(b"{\"hello\":\"world\"}");
+        let first = first_invocations("hello", &hello, &[], &env, &echo).await?;
+        let floor = warm_invocations("hello", &hello, &[], &env, &echo).await?;
+        eprintln!(
+            "    hello world: init {:.2} ms, first {:.2} ms, warm p50 {:.3} ms (the Runtime API round trip)",
+            init.median_ms(),
+            first.median_ms(),
+            floor.latency.median_ms()
+        );
+        self.figures.hello(init, first, floor.latency);
+
+        for function in FUNCTIONS {
+            let binary = self.binary(function);
+            let event = Bytes::from(serde_json::to_vec(&self.warm_event(function).await?)?);
+            let init = cold_starts(function, &binary, &[], &env).await?;
+            let first = first_invocations(function, &binary, &[], &env, &event).await?;
+            let warm = warm_invocations(function, &binary, &[], &env, &event).await?;
+            eprintln!(
+                "    {function}: init {:.1} ms, first {:.1} ms, warm p50 {:.2} ms, {:.0} µs CPU, {:.1} MB",
+                init.median_ms(),
+                first.median_ms(),
+                warm.latency.median_ms(),
+                warm.cpu_us_per_invocation,
+                warm.peak_rss_mb
+            );
+            self.figures.function(function, init, first, warm);
+        }
+
+        // The Python peer answers the per-cluster list like cluster-logs-list-by-uuid.
+        let python = self.root.join(".local/venv/bin/python");
+        let script = self.root.join("bench/peer/bootstrap.py");
+        let script = script.to_string_lossy().into_owned();
+        let event = Bytes::from(serde_json::to_vec(
+            &self.warm_event("cluster-logs-list-by-uuid").await?,
+        )?);
+        let first = first_invocations("python-peer", &python, &[&script], &env, &event).await?;
+        let warm = warm_invocations("python-peer", &python, &[&script], &env, &event).await?;
+        eprintln!(
+            "    python peer: first {:.1} ms, warm p50 {:.2} ms, {:.1} MB",
+            first.median_ms(),
+            warm.latency.median_ms(),
+            warm.peak_rss_mb
+        );
+        self.figures.python_peer(first, warm);
+        Ok(())
+    }
+
+    /// `bench profile FUNCTION [N]`: the demo data set, then N warm invocations of one function
+    /// (`BENCH_BINARIES` may name a folder of unstripped builds), to run under
+    /// `perf record -a -g -- target/release/bench profile ...`.
+    async fn profile(&mut self, function: &str, invocations: usize) -> Result<(), BoxError> {
+        let system = system_logs_ingest::IngestState {
+            store: SystemLogStore::new(self.client.clone(), &self.system_table),
+            mapping: shared::system_logs::cloudwatch::StreamMapping::from_env()?,
+        };
+        let cluster = cluster_logs_ingest::IngestState {
+            store: ClusterLogStore::new(self.client.clone(), &self.cluster_table),
+            service: shared::cluster_logs::ingest::service_identity_from_env(),
+        };
+        devtools::seed::seed(&system, &cluster)
+            .await
+            .map_err(|error| error.to_string())?;
+        let event = Bytes::from(serde_json::to_vec(&self.warm_event(function).await?)?);
+        let process = Running::start(function, &self.binary(function), &[], &self.env()).await?;
+        process.init(function).await?;
+        process.invoke(function, event.clone()).await?;
+        let cpu = process.cpu();
+        let mut samples = Vec::with_capacity(invocations);
+        for _ in 0..invocations {
+            samples.push(process.invoke(function, event.clone()).await?.0);
+        }
+        let cpu = process.cpu().saturating_sub(cpu);
+        let stats = Stats::new(samples);
+        eprintln!(
+            "{function}: p50 {:.3} ms, p99 {:.3} ms, {:.0} µs CPU per invocation over {invocations}",
+            stats.median_ms(),
+            stats.p99_ms(),
+            cpu.as_secs_f64() * 1e6 / invocations as f64
+        );
+        process.stop().await;
+        Ok(())
+    }
+
+    async fn bare_calls(&mut self) -> Result<(), BoxError> {
+        for route in WARM_ROUTES {
+            let event = self.warm_event(route).await?;
+            let calls = replay::capture(
+                &self.client,
+                route,
+                &self.system_table,
+                &self.cluster_table,
+                &event,
+            )
+            .await?;
+            self.meter.take();
+            replay::time(&self.client, &calls, 1).await?;
+            let units = self.meter.take().read_units;
+            // Timed without the meter, as the functions send them.
+            let bare = replay::time(&self.plain, &calls, WARM_INVOCATIONS).await?;
+            eprintln!(
+                "    {route}: {} DynamoDB calls, {units:.1} RCU, bare p50 {:.2} ms",
+                calls.len(),
+                bare.median_ms()
+            );
+            self.figures.bare(route, calls.len(), bare, units);
+        }
+        Ok(())
+    }
+
+    fn packages(&mut self) -> Result<(), BoxError> {
+        let dir = self.root.join("target/bench-zips");
+        std::fs::create_dir_all(&dir)?;
+        for function in FUNCTIONS.iter().chain(&["hello"]) {
+            let binary = self.binary(function);
+            let size = std::fs::metadata(&binary)?.len();
+            let zip = dir.join(format!("{function}.zip"));
+            let staged = dir.join("bootstrap");
+            std::fs::copy(&binary, &staged)?;
+            let _ = std::fs::remove_file(&zip);
+            let status = std::process::Command::new("python3")
+                .current_dir(&dir)
+                .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED, compresslevel=9); z.write('bootstrap'); z.close()"])
+                .arg(&zip)
+                .status()?;
+            if !status.success() {
+                return Err("python3 could not zip the bootstrap".into());
+            }
+            self.figures
+                .package(function, size, std::fs::metadata(&zip)?.len());
+        }
+        Ok(())
+    }
+}
+
+fn print_reads(stored: u64, reads: &[devtools::reads::Read]) {
+    for read in reads {
+        eprintln!(
+            "    at {stored} logs: {}: {:.1} RCU, {:.1} ms",
+            read.name,
+            read.consumed.read_units,
+            millis(read.elapsed)
+        );
+    }
+}
+
+fn is_system_log(item: &shared::dynamo::Item) -> bool {
+    shared::dynamo::text(item, "pk").starts_with("log#")
+}
+
+fn is_cluster_log(item: &shared::dynamo::Item) -> bool {
+    item.contains_key("time_shard")
+}
+
+fn first_cluster_uuid(logs: &[shared::dynamo::Item]) -> String {
+    let mut uuids: Vec<&str> = logs
+        .iter()
+        .map(|item| shared::dynamo::text(item, "cluster_uuid"))
+        .collect();
+    uuids.sort();
+    uuids.first().map(|u| (*u).to_owned()).unwrap_or_default()
+}
+
+/// Points a sample event's path parameter `name` (under `prefix`) at `value`.
+fn set_path(event: &mut Value, prefix: &str, name: &str, value: &str) {
+    let path = format!("{prefix}{value}");
+    event["pathParameters"][name] = json!(value);
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["path"] = json!(path);
+}
+
+async fn cold_starts(
+    name: &str,
+    binary: &Path,
+    args: &[&str],
+    env: &[(String, String)],
+) -> Result<Stats, BoxError> {
+    let mut samples = Vec::with_capacity(COLD_STARTS);
+    for _ in 0..COLD_STARTS {
+        let process = Running::start(name, binary, args, env).await?;
+        samples.push(process.init(name).await?);
+        process.stop().await;
+    }
+    Ok(Stats::new(samples))
+}
+
+async fn first_invocations(
+    name: &str,
+    binary: &Path,
+    args: &[&str],
+    env: &[(String, String)],
+    event: &Bytes,
+) -> Result<Stats, BoxError> {
+    let mut samples = Vec::with_capacity(FIRST_INVOCATIONS);
+    for _ in 0..FIRST_INVOCATIONS {
+        let process = Running::start(name, binary, args, env).await?;
+        process.init(name).await?;
+        process.invoke(name, event.clone()).await?;
+        samples.push(process.age());
+        process.stop().await;
+    }
+    Ok(Stats::new(samples))
+}
+
+/// 1,000 invocations of one process after its first: latency, CPU and memory.
+pub struct Warm {
+    pub latency: Stats,
+    pub cpu_us_per_invocation: f64,
+    pub peak_rss_mb: f64,
+    pub failed: usize,
+}
+
+async fn warm_invocations(
+    name: &str,
+    binary: &Path,
+    args: &[&str],
+    env: &[(String, String)],
+    event: &Bytes,
+) -> Result<Warm, BoxError> {
+    let process = Running::start(name, binary, args, env).await?;
+    process.init(name).await?;
+    process.invoke(name, event.clone()).await?;
+    let cpu_before = process.cpu();
+    let mut samples = Vec::with_capacity(WARM_INVOCATIONS);
+    let mut failed = 0;
+    for _ in 0..WARM_INVOCATIONS {
+        let (took, answer) = process.invoke(name, event.clone()).await?;
+        if !answer.ok || is_server_error(&answer.body) {
+            failed += 1;
+        }
+        samples.push(took);
+    }
+    let cpu = process.cpu().saturating_sub(cpu_before);
+    let warm = Warm {
+        latency: Stats::new(samples),
+        cpu_us_per_invocation: cpu.as_secs_f64() * 1e6 / WARM_INVOCATIONS as f64,
+        peak_rss_mb: process.peak_rss_mb(),
+        failed,
+    };
+    process.stop().await;
+    Ok(warm)
+}
+
+/// An API Gateway answer with a 5xx status.
+fn is_server_error(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["statusCode"].as_u64())
+        .is_some_and(|status| status >= 500)
+}
+
+/// Kept for the figures: a duration list's order statistics.
+pub fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,175 @@
+//! What each read of the two APIs consumes, through the stores with a metered client: the
+//! figures `make measure-reads` prints and `make bench` compares across table sizes.
+
+use std::time::{Duration, Instant};
+
+use shared::cluster_logs::{
+    ClusterLogFilter, ClusterLogStore, ClusterScope, PageRequest, Visibility,
+};
+use shared::system_logs::{Ordering, PageNumber, PageSpec, SystemLogFilter, SystemLogStore};
+
+use crate::capacity::{CapacityMeter, Consumed};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Items per page of the system-log reads (the Waldur clients' default).
+pub const PAGE_SIZE: u64 = 10;
+
+/// One read: what it consumed and how long it took.
+#[derive(Debug, Clone)]
+pub struct Read {
+    pub name: &'static str,
+    pub consumed: Consumed,
+    pub elapsed: Duration,
+}
+
+struct Stopwatch<'a> {
+    meter: &'a CapacityMeter,
+    started: Instant,
+    reads: Vec<Read>,
+}
+
+impl<'a> Stopwatch<'a> {
+    fn new(meter: &'a CapacityMeter) -> Self {
+        meter.take();
+        Stopwatch {
+            meter,
+            started: Instant::now(),
+            reads: Vec::new(),
+        }
+    }
+
+    /// Ends the read `name` and starts the next one.
+    fn lap(&mut self, name: &'static str) {
+        self.reads.push(Read {
+            name,
+            consumed: self.meter.take(),
+            elapsed: self.started.elapsed(),
+        });
+        self.started = Instant::now();
+    }
+
+    /// Forgets what was read since the last lap (setup for the next read).
+    fn restart(&mut self) {
+        self.meter.take();
+        self.started = Instant::now();
+    }
+}
+
+/// Each read of the system-logs API, at whatever the table holds. `counting_reads` includes the
+/// read whose cost grows with the table by design (a text filter counts its matches by reading
+/// every log): at a million logs it alone takes DynamoDB Local minutes.
+pub async fn system_log_reads(
+    store: &SystemLogStore,
+    meter: &CapacityMeter,
+    counting_reads: bool,
+) -> Result<Vec<Read>, BoxError> {
+    let page = |number| PageSpec {
+        page: PageNumber::Number(number),
+        size: PAGE_SIZE,
+        cursor: None,
+    };
+    let all = SystemLogFilter::default();
+    let newest = Ordering::default();
+    let mut watch = Stopwatch::new(meter);
+    let first = store.list(&all, &newest, &page(1)).await?;
+    watch.lap("list, first page");
+    store.list(&all, &newest, &page(50)).await?;
+    watch.lap("list, page 50 (by page number)");
+    let mut cursor = first.next_cursor.clone();
+    for number in 2..50 {
+        let spec = PageSpec {
+            cursor: cursor
+                .as_deref()
+                .and_then(shared::system_logs::Cursor::decode),
+            ..page(number)
+        };
+        cursor = store.list(&all, &newest, &spec).await?.next_cursor;
+    }
+    watch.restart();
+    let spec = PageSpec {
+        cursor: cursor
+            .as_deref()
+            .and_then(shared::system_logs::Cursor::decode),
+        ..page(50)
+    };
+    store.list(&all, &newest, &spec).await?;
+    watch.lap("list, page 50 (by the next link's cursor)");
+    let errors = SystemLogFilter {
+        level: Some(40),
+        ..SystemLogFilter::default()
+    };
+    store.list(&errors, &newest, &page(1)).await?;
+    watch.lap("list, first page, level=ERROR");
+    let worker = SystemLogFilter {
+        source: Some("worker".into()),
+        ..SystemLogFilter::default()
+    };
+    store.list(&worker, &newest, &page(1)).await?;
+    watch.lap("list, first page, source=worker");
+    if counting_reads {
+        let text = SystemLogFilter {
+            message: Some("timeout".into()),
+            ..SystemLogFilter::default()
+        };
+        store.list(&text, &newest, &page(1)).await?;
+        watch.lap("list, first page, message=timeout (counts by reading)");
+    }
+    watch.restart();
+    let id = first.logs.first().map(|log| log.id).unwrap_or(0);
+    store.get(id).await?;
+    watch.lap("retrieve");
+    let aggregates = store.aggregates().await?;
+    store.size_bytes().await?;
+    watch.lap("stats");
+    store.aggregates().await?;
+    for aggregate in aggregates.iter().take(PAGE_SIZE as usize) {
+        store
+            .last_seen(&aggregate.source, &aggregate.instance)
+            .await?;
+    }
+    watch.lap("instances, first page");
+    Ok(watch.reads)
+}
+
+/// Each read of the cluster-logs API a client makes most, for the cluster `uuid`.
+pub async fn cluster_log_reads(
+    store: &ClusterLogStore,
+    meter: &CapacityMeter,
+    uuid: &str,
+) -> Result<Vec<Read>, BoxError> {
+    let page = PageRequest { page: 1, size: 100 };
+    let cluster = ClusterScope::Cluster {
+        uuid: Some(uuid.to_owned()),
+        id: None,
+    };
+    let mut watch = Stopwatch::new(meter);
+    let list = store
+        .list(
+            &ClusterLogFilter::new(cluster.clone(), Visibility::PublicOnly, None)?,
+            &page,
+        )
+        .await?;
+    watch.lap("cluster list, per cluster, first page of 100");
+    store
+        .list(
+            &ClusterLogFilter::new(ClusterScope::All, Visibility::PublicOnly, None)?,
+            &page,
+        )
+        .await?;
+    watch.lap("cluster list, all clusters, first page of 100");
+    let osdctl = "service_name='SREManualAction' and internal_only='true'";
+    store
+        .list(
+            &ClusterLogFilter::new(cluster, Visibility::IncludingInternal, Some(osdctl))?,
+            &PageRequest { page: 1, size: 20 },
+        )
+        .await?;
+    watch.lap("cluster list, per cluster, osdctl's search (counts by reading)");
+    if let Some(log) = list.items.first() {
+        watch.restart();
+        store.get(&log.id, Visibility::PublicOnly).await?;
+        watch.lap("cluster log by id");
+    }
+    Ok(watch.reads)
+}

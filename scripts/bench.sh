@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# make bench: release binaries, a DynamoDB Local of its own, data at 10k/100k/1M logs, every figure
+# side by side; writes bench/results.json, BENCHMARKS.md and bench/chart.svg. Reports, never fails
+# on a figure. About 15-20 minutes on 2 cores from a clean clone (the release build is half of it).
+source "$(dirname "$0")/common.sh"
+require_prerequisites
+install_python_tools   # the Python peer runs on the venv's boto3 (aws-sam-cli brings it)
+"$LOCAL/venv/bin/python" -c 'import boto3' 2>/dev/null || fail "boto3 is missing from .local/venv"
+cd "$ROOT"
+say "Compiling every function, hello world and the bench in release mode (LTO: several minutes on 2 cores)"
+cargo build --release --locked --workspace --bins
+port=$(free_port)
+trap stop_dynamodb_local EXIT
+start_dynamodb_local "$port"
+say "Measuring (about 10 minutes; each step says what it does)"
+"$ROOT/target/release/bench"
