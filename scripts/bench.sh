@@ -4,8 +4,8 @@
 # on a figure. About 15-20 minutes on 2 cores from a clean clone (the release build is half of it).
 source "$(dirname "$0")/common.sh"
 require_prerequisites
-install_python_tools   # the Python peer runs on the venv's boto3 (aws-sam-cli brings it)
-"$LOCAL/venv/bin/python" -c 'import boto3' 2>/dev/null || fail "boto3 is missing from .local/venv"
+install_python_tools "boto3==1.43.108"   # the Python peer
+
 cd "$ROOT"
 say "Compiling every function, hello world and the bench in release mode (LTO: several minutes on 2 cores)"
 cargo build --release --locked --workspace --bins
