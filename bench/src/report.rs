@@ -165,8 +165,12 @@ fn markdown(figures: &Figures, commit: &str, date: &str, machine: &str) -> Strin
         out,
         "Read cost (RCU, eventually consistent unless the route needs consistency) and in-process latency against table size:\n"
     );
-    let mut kinds: Vec<&str> = figures.sizes.iter().map(|s| s.kind).collect();
-    kinds.dedup();
+    let mut kinds: Vec<&str> = Vec::new();
+    for size in &figures.sizes {
+        if !kinds.contains(&size.kind) {
+            kinds.push(size.kind);
+        }
+    }
     for kind in kinds {
         let sizes: Vec<_> = figures.sizes.iter().filter(|s| s.kind == kind).collect();
         let header: Vec<String> = sizes.iter().map(|s| format!("{} logs", s.stored)).collect();
