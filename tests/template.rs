@@ -221,6 +221,47 @@ fn routes_in_the_template_match_the_local_router_and_the_tests() {
     );
 }
 
+/// (method, path) of every operation in openapi.yaml.
+fn openapi_routes() -> BTreeSet<(String, String)> {
+    let source =
+        std::fs::read_to_string(workspace_root().join("openapi.yaml")).expect("openapi.yaml");
+    let spec: Value = serde_norway::from_str(&source).expect("openapi.yaml parses");
+    assert_eq!(get(&spec, &["openapi"]).map(text).as_deref(), Some("3.1.0"));
+    let Some(Value::Mapping(paths)) = get(&spec, &["paths"]) else {
+        panic!("openapi.yaml has no paths");
+    };
+    let methods = ["get", "put", "post", "delete", "patch", "head", "options"];
+    let mut routes = BTreeSet::new();
+    for (path, item) in paths {
+        let Value::Mapping(item) = item else {
+            panic!("path item {path:?}");
+        };
+        for method in item.keys().map(text) {
+            if methods.contains(&method.as_str()) {
+                routes.insert((method.to_uppercase(), text(path)));
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn routes_in_openapi_yaml_are_the_routes_the_template_deploys() {
+    // A function deployed for every method (`ANY`) answers GET and HEAD; the rest get 405.
+    let deployed: BTreeSet<(String, String)> = template_routes()
+        .into_iter()
+        .flat_map(|(method, path, _)| match method.as_str() {
+            "ANY" => vec![("GET".to_owned(), path.clone()), ("HEAD".to_owned(), path)],
+            _ => vec![(method, path)],
+        })
+        .collect();
+    assert_eq!(
+        openapi_routes(),
+        deployed,
+        "openapi.yaml and template.yaml differ"
+    );
+}
+
 #[test]
 fn every_function_crate_is_deployed_by_the_template() {
     let template = template();

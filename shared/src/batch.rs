@@ -45,6 +45,9 @@ const TRANSACTION_ITEMS: usize = 100;
 const CONCURRENT_REQUESTS: usize = 32;
 /// Attempts for unprocessed items and conflicting transactions before a record is reported failed.
 const ATTEMPTS: u32 = 8;
+/// Attempts when DynamoDB is unavailable: each call has had the SDK's own retries already, so a few
+/// suffice, and an outage fails the batch's records (to be delivered again) in seconds.
+const UNAVAILABLE_ATTEMPTS: u32 = 3;
 const CLAIM_PREFIX: &str = "claim#";
 const LOG_ID: &str = "log_id";
 /// The attribute of a stored log that names its claim, so that deleting the log can delete it.
@@ -356,7 +359,8 @@ impl OnceWriter<'_> {
                 }
                 Err(error) => {
                     let error = StoreError::from(error);
-                    let retry = matches!(error, StoreError::Unavailable(_));
+                    let retry = matches!(error, StoreError::Unavailable(_))
+                        && attempt + 1 < UNAVAILABLE_ATTEMPTS;
                     failure = Some(error);
                     if !retry {
                         break;
@@ -530,7 +534,8 @@ async fn apply_group(
             .iter()
             .any(|(code, _)| *code == "TransactionConflict");
         let error = StoreError::from(error);
-        let retry = conflict || matches!(error, StoreError::Unavailable(_));
+        let retry = conflict
+            || (matches!(error, StoreError::Unavailable(_)) && attempt < UNAVAILABLE_ATTEMPTS);
         failure = Some(error);
         if !retry {
             break;

@@ -40,8 +40,34 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .build_https();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(https)
+        .timeout_config(timeouts())
+        .retry_config(retries())
         .load()
         .await
+}
+
+/// How long one DynamoDB call may take. A request makes at most a few calls in a row, so even when
+/// DynamoDB hangs it answers (503) well inside API Gateway's 30 s and the functions' 10 s timeout,
+/// instead of the SDK default of waiting as long as the socket does.
+pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    use std::time::Duration;
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        // One attempt: a page of 1,000 items or a 100-item transaction takes well under this.
+        .operation_attempt_timeout(Duration::from_millis(2_500))
+        .operation_timeout(Duration::from_secs(4))
+        .build()
+}
+
+/// Retries of one call: throttling, timeouts and 5xx are tried three times in all, with a short
+/// jittered backoff; what still fails is a 503 with Retry-After for API callers, and a record to
+/// deliver again for the ingest functions.
+pub fn retries() -> aws_config::retry::RetryConfig {
+    use std::time::Duration;
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_millis(500))
 }
 
 /// Environment variable that names a table, read once at cold start.

@@ -4,9 +4,19 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
 
-/// Why a JSON body could not be read; each variant is a 400 with this text as its reason.
+/// Largest request body read, in bytes. API Gateway would pass up to 10 MB; no log needs more than
+/// this, and a log of it still fits DynamoDB's 400 KB item limit with its index attributes.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// `Retry-After` of a 503 (DynamoDB unreachable or throttled after the SDK's retries), in seconds:
+/// about what a throttled partition needs to refill.
+pub const RETRY_AFTER_SECONDS: &str = "1";
+
+/// Why a JSON body could not be read: a 413 when too large, else a 400 with this text as its reason.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BodyError {
+    #[error("The request body is {0} bytes; at most {MAX_BODY_BYTES} bytes are accepted")]
+    TooLarge(usize),
     #[error("The request body is empty; send a JSON object")]
     Empty,
     #[error("The request body is not valid JSON: {0}")]
@@ -20,6 +30,9 @@ pub enum BodyError {
 /// Deserializes a JSON object body into `T`, naming the offending field on a type error.
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, BodyError> {
     let bytes = request.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(BodyError::TooLarge(bytes.len()));
+    }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(BodyError::Empty);
     }

@@ -113,7 +113,16 @@ fn error_response(request: &Request, error: &ClusterLogError) -> Response<Body> 
         operation_id,
     };
     let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(status, &body)
+    let mut response = json_response(status, &body);
+    if code == super::ErrorCode::Unavailable {
+        // DynamoDB was unreachable or throttled after the SDK's own retries: a second is enough
+        // for a throttled partition to refill.
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            lambda_http::http::HeaderValue::from_static(crate::http::RETRY_AFTER_SECONDS),
+        );
+    }
+    response
 }
 
 fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {

@@ -27,6 +27,7 @@ pub enum ClusterLogError {
 /// | 401    | OCM-SL-401 | no or invalid credentials |
 /// | 403    | OCM-SL-403 | the caller lacks the role |
 /// | 404    | OCM-SL-404 | no such log (or not visible to the caller) |
+/// | 413    | OCM-SL-413 | a request body over 256 KB |
 /// | 500    | OCM-SL-500 | a fault of ours |
 /// | 503    | OCM-SL-503 | DynamoDB unavailable or throttling: retry |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +36,7 @@ pub enum ErrorCode {
     Unauthorized = 401,
     Forbidden = 403,
     NotFound = 404,
+    TooLarge = 413,
     Internal = 500,
     Unavailable = 503,
 }
@@ -52,6 +54,7 @@ impl ErrorCode {
 impl ClusterLogError {
     pub fn code(&self) -> ErrorCode {
         match self {
+            ClusterLogError::Body(BodyError::TooLarge(_)) => ErrorCode::TooLarge,
             ClusterLogError::BadRequest(_) | ClusterLogError::Body(_) => ErrorCode::BadRequest,
             ClusterLogError::Auth(AuthError::MissingRole(_)) => ErrorCode::Forbidden,
             ClusterLogError::Auth(_) => ErrorCode::Unauthorized,

@@ -31,6 +31,10 @@ pub const DESCRIPTION_MAX_CHARS: usize = 64 * 1024;
 pub const FIELD_MAX_CHARS: usize = 1024;
 /// Most `doc_references` entries on one log.
 pub const DOC_REFERENCES_MAX: usize = 50;
+/// Largest log, as JSON. The field limits alone allow more in multi-byte text (64 Ki characters of
+/// four bytes each, plus 50 references): this keeps every stored item, with its index attributes,
+/// under DynamoDB's 400 KB item limit, which would otherwise reject a queued log again and again.
+pub const LOG_MAX_BYTES: usize = 300 * 1024;
 
 /// A stored cluster log. Text fields without a value are absent (never `""`), so the GSIs on
 /// `cluster_uuid` and `cluster_id` stay sparse and valid, and a time is never sent as `""`.
@@ -182,7 +186,7 @@ impl ClusterLogDraft {
             )));
         }
         let id = Ulid::from_datetime(now.into());
-        Ok(ClusterLog {
+        let log = ClusterLog {
             id: id.to_string(),
             cluster_id,
             cluster_uuid,
@@ -203,7 +207,14 @@ impl ClusterLogDraft {
             email: caller.email.clone(),
             first_name: caller.first_name.clone(),
             last_name: caller.last_name.clone(),
-        })
+        };
+        let size = serde_json::to_vec(&log).map_or(0, |bytes| bytes.len());
+        if size > LOG_MAX_BYTES {
+            return Err(ClusterLogError::BadRequest(format!(
+                "The log is {size} bytes as JSON; a log may hold at most {LOG_MAX_BYTES} bytes"
+            )));
+        }
+        Ok(log)
     }
 }
 
@@ -262,6 +273,23 @@ mod tests {
         assert!(
             fits.into_cluster_log(&writer(), OffsetDateTime::now_utc())
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_log_too_large_for_one_dynamodb_item_is_refused() {
+        let four_byte_text = "😀".repeat(DESCRIPTION_MAX_CHARS);
+        let large = ClusterLogDraft {
+            description: Some(four_byte_text),
+            doc_references: Some(vec!["😀".repeat(FIELD_MAX_CHARS); DOC_REFERENCES_MAX]),
+            ..draft()
+        };
+        let error = large
+            .into_cluster_log(&writer(), OffsetDateTime::now_utc())
+            .unwrap_err();
+        assert!(
+            matches!(&error, ClusterLogError::BadRequest(reason) if reason.contains("at most 307200 bytes")),
+            "{error}"
         );
     }
 

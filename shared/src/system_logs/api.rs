@@ -111,7 +111,7 @@ pub fn respond(request: &Request, outcome: Result<Reply, SystemLogError>) -> Res
                     headers.push(("allow", "GET, HEAD".to_owned()))
                 }
                 SystemLogError::Store(crate::dynamo::StoreError::Unavailable(_)) => {
-                    headers.push(("retry-after", "1".to_owned()));
+                    headers.push(("retry-after", crate::http::RETRY_AFTER_SECONDS.to_owned()));
                 }
                 _ => {}
             }

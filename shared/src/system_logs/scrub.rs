@@ -21,6 +21,38 @@ pub const MESSAGE_MAX_CHARS: usize = 10_000;
 /// Most characters of `context.traceback` kept.
 pub const TRACEBACK_MAX_CHARS: usize = 5_000;
 
+/// Most bytes of a context (as JSON) kept whole. With the message and traceback caps a log stays far
+/// below DynamoDB's 400 KB item limit, which would otherwise reject the log and lose it.
+pub const CONTEXT_MAX_BYTES: usize = 64 * 1024;
+/// The context keys Waldur's clients show; kept when a context is too large to keep whole.
+const CONTEXT_KEPT_KEYS: [&str; 4] = ["traceback", "pathname", "lineno", "funcName"];
+
+/// A context of at most [`CONTEXT_MAX_BYTES`]: a larger one keeps only the keys clients show (each
+/// string cut to fit) and says how large it was, so the log is stored rather than lost.
+pub fn cap_context(context: serde_json::Value) -> serde_json::Value {
+    let size = serde_json::to_vec(&context).map_or(0, |bytes| bytes.len());
+    if size <= CONTEXT_MAX_BYTES {
+        return context;
+    }
+    let mut kept = serde_json::Map::new();
+    if let serde_json::Value::Object(map) = context {
+        for (key, value) in map {
+            if CONTEXT_KEPT_KEYS.contains(&key.as_str()) {
+                let value = match value {
+                    serde_json::Value::String(text) => {
+                        serde_json::Value::String(truncate(&text, TRACEBACK_MAX_CHARS))
+                    }
+                    small @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => small,
+                    _ => continue,
+                };
+                kept.insert(key, value);
+            }
+        }
+    }
+    kept.insert("context_truncated_bytes".to_owned(), size.into());
+    serde_json::Value::Object(kept)
+}
+
 fn is_key_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
@@ -165,6 +197,27 @@ mod tests {
             context,
             serde_json::json!({"password": "***", "nested": {"api_key": "***", "url": "x?token=***"}, "n": 1})
         );
+    }
+
+    #[test]
+    fn a_context_too_large_to_store_keeps_what_clients_show() {
+        let context = serde_json::json!({
+            "traceback": "Traceback (most recent call last)",
+            "lineno": 12,
+            "payload": "x".repeat(CONTEXT_MAX_BYTES),
+        });
+        let size = serde_json::to_vec(&context).map_or(0, |bytes| bytes.len());
+        let capped = cap_context(context);
+        assert_eq!(
+            capped,
+            serde_json::json!({
+                "traceback": "Traceback (most recent call last)",
+                "lineno": 12,
+                "context_truncated_bytes": size,
+            })
+        );
+        let small = serde_json::json!({"funcName": "run"});
+        assert_eq!(cap_context(small.clone()), small);
     }
 
     #[test]

@@ -15,7 +15,9 @@ use futures::StreamExt;
 use time::OffsetDateTime;
 
 use super::model::{LEVELS, SOURCES, SystemLog, SystemLogRecord, level_number};
-use super::scrub::{MESSAGE_MAX_CHARS, TRACEBACK_MAX_CHARS, scrub, scrub_context, truncate};
+use super::scrub::{
+    MESSAGE_MAX_CHARS, TRACEBACK_MAX_CHARS, cap_context, scrub, scrub_context, truncate,
+};
 use crate::batch::{CountChange, Entry, OnceWriter, Outcome, Storable};
 use crate::dynamo::{Item, StoreError, number, text};
 use crate::retention::{EXPIRES_AT, Lifetime, Retention, bucket_name, is_live};
@@ -502,6 +504,7 @@ fn prepare(record: SystemLogRecord, retention: Retention) -> Result<SystemLog, W
     if let Some(serde_json::Value::String(traceback)) = context.get_mut("traceback") {
         *traceback = truncate(traceback, TRACEBACK_MAX_CHARS);
     }
+    let context = cap_context(context);
     Ok(SystemLog {
         id: 0,
         expires_at: retention.expires_at(record.created),
