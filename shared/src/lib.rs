@@ -12,3 +12,6 @@ pub mod sqs;
 pub mod system_logs;
 pub mod telemetry;
 pub mod timestamp;
+
+#[cfg(test)]
+mod properties;

@@ -1,5 +1,6 @@
-use lambda_http::{Error, run, service_fn};
+use lambda_http::{Error, service_fn};
 use shared::cluster_logs::ClusterLogsState;
+use shared::http::run;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

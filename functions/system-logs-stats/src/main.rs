@@ -1,4 +1,5 @@
-use lambda_http::{Error, run, service_fn};
+use lambda_http::{Error, service_fn};
+use shared::http::run;
 use shared::system_logs::SystemLogsState;
 
 #[tokio::main(flavor = "current_thread")]

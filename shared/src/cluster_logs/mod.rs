@@ -5,7 +5,7 @@ pub mod api;
 mod error;
 pub mod ingest;
 mod model;
-mod query;
+pub(crate) mod query;
 pub mod search;
 mod store;
 

@@ -7,8 +7,8 @@ pub mod cloudwatch;
 mod error;
 mod model;
 mod query;
-mod scrub;
-mod store;
+pub(crate) mod scrub;
+pub(crate) mod store;
 
 pub use cap::{CapReport, MAX_DELETES_PER_RUN, MAX_PER_SOURCE_VAR, max_per_source_from_env};
 pub use error::SystemLogError;

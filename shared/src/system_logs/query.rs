@@ -185,7 +185,9 @@ impl SystemLogFilter {
         }
         if let Some(text) = param(request, "level_gte") {
             match parse_number(text) {
-                Ok(value) => filter.level_gte = Some(value),
+                // Levels are whole numbers from 10 to 50: `level >= v` is `level >= ceil(v)`, and
+                // anything outside 0..=51 means the same as its end (DynamoDB rejects 1e200).
+                Ok(value) => filter.level_gte = Some(value.ceil().clamp(0.0, 51.0)),
                 Err(message) => problems.add("level_gte", message),
             }
         }
@@ -245,6 +247,12 @@ impl SystemLogFilter {
             lower,
             upper,
         })
+    }
+
+    /// True when `created_from` is not before `created_to`: no log can match (and DynamoDB rejects
+    /// a key range whose bounds are the wrong way round).
+    fn selects_no_time(&self) -> bool {
+        matches!((self.created_from, self.created_to), (Some(from), Some(to)) if from >= to)
     }
 
     /// The filters DynamoDB cannot express (case-insensitive text), checked on a read item.
@@ -453,6 +461,14 @@ impl SystemLogStore {
         ordering: &Ordering,
         spec: &PageSpec,
     ) -> Result<LogPage, SystemLogError> {
+        if filter.selects_no_time() {
+            let (page, pages) = spec.resolve(0)?;
+            return Ok(LogPage {
+                page,
+                pages,
+                ..LogPage::default()
+            });
+        }
         let aggregates = self.aggregates().await?;
         let plan = self.plan(filter, ordering, &aggregates);
         let order = ordering.comparator();

@@ -467,7 +467,10 @@ impl SystemLogStore {
 }
 
 /// Validates and normalizes a record into the log to store (its id is given later).
-fn prepare(record: SystemLogRecord, retention: Retention) -> Result<SystemLog, WriteError> {
+pub(crate) fn prepare(
+    record: SystemLogRecord,
+    retention: Retention,
+) -> Result<SystemLog, WriteError> {
     if !SOURCES.contains(&record.source.as_str()) {
         return Err(WriteError::Invalid(format!(
             "source '{}' is not one of {}",
