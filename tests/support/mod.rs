@@ -144,6 +144,7 @@ pub struct ApiRequest {
     path_parameters: Vec<(String, String)>,
     query: Vec<(String, String)>,
     body: Option<String>,
+    base64_body: bool,
     caller: Caller,
     request_id: String,
 }
@@ -168,6 +169,7 @@ impl ApiRequest {
             path_parameters: Vec::new(),
             query: Vec::new(),
             body: None,
+            base64_body: false,
             caller: Caller::writer(),
             request_id: format!("req-{}", ulid::Ulid::new()),
         }
@@ -186,6 +188,14 @@ impl ApiRequest {
 
     pub fn body(mut self, body: impl Into<String>) -> Self {
         self.body = Some(body.into());
+        self
+    }
+
+    /// A body API Gateway passes base64-encoded, as it does with bytes that are not text.
+    pub fn binary_body(mut self, bytes: &[u8]) -> Self {
+        use base64::Engine;
+        self.body = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+        self.base64_body = true;
         self
     }
 
@@ -261,6 +271,7 @@ impl ApiRequest {
         }
         if let Some(body) = &self.body {
             event["body"] = json!(body);
+            event["isBase64Encoded"] = json!(self.base64_body);
             event["headers"]["content-type"] = json!("application/json");
         }
         event
@@ -270,6 +281,16 @@ impl ApiRequest {
         lambda_http::request::from_str(&self.event().to_string())
             .expect("a valid API Gateway event")
     }
+}
+
+/// An SQS message as Lambda delivers it in a batch.
+pub fn sqs_message(message_id: &str, body: &str) -> Value {
+    json!({
+        "messageId": message_id, "receiptHandle": "handle", "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795255200123"},
+        "messageAttributes": {}, "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:queue", "awsRegion": "eu-west-1",
+    })
 }
 
 /// A response's status and its body parsed as JSON (`Null` when empty).

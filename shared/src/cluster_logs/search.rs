@@ -515,6 +515,10 @@ impl Search {
 }
 
 /// Fields stored as a DynamoDB BOOL and a list, rather than text.
+/// Longest FilterExpression sent. DynamoDB refuses expressions over 4 KB, and the visibility
+/// condition is ANDed onto this one; a 4 KB search can expand past that (each `=` on text also
+/// checks that the attribute exists).
+const FILTER_MAX_BYTES: usize = 3_072;
 const BOOLEAN_FIELD: &str = "internal_only";
 const LIST_FIELD: &str = "doc_references";
 /// Key attributes of the table or an index: a FilterExpression may not name them, so conditions on
@@ -627,6 +631,26 @@ impl FilterBuilder {
             Search::Compare { field, op, value } => {
                 self.compare(field, *op, value).map(|said| (said, true))
             }
+            Search::In { field, values }
+                if ![BOOLEAN_FIELD, LIST_FIELD].contains(field) && !KEY_FIELDS.contains(field) =>
+            {
+                // One IN, not an OR per value: 100 values as ORs overflow DynamoDB's 4 KB
+                // expression limit. An absent attribute holds '' and matches no IN operand.
+                let name = self.name(field);
+                let bounds: Vec<String> = values
+                    .iter()
+                    .map(|value| self.value(AttributeValue::S(value.clone())))
+                    .collect();
+                let listed = format!("{name} IN ({})", bounds.join(", "));
+                Some((
+                    if values.iter().any(String::is_empty) {
+                        format!("attribute_not_exists({name}) OR {listed}")
+                    } else {
+                        listed
+                    },
+                    true,
+                ))
+            }
             Search::In { field, values } => {
                 let parts = values
                     .iter()
@@ -678,6 +702,10 @@ impl Search {
     pub fn filter(&self) -> Option<Filter> {
         let mut builder = FilterBuilder::default();
         let (expression, _) = builder.filter(self)?;
+        if expression.len() > FILTER_MAX_BYTES {
+            // Too long for DynamoDB: the search is applied while reading instead.
+            return None;
+        }
         Some(Filter {
             expression,
             names: builder.names,

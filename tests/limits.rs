@@ -1,0 +1,268 @@
+//! Every limit answers a clear 4xx that says which limit, never a 500 and never a request DynamoDB
+//! would reject: body size, field lengths, item size, search size and nesting, paging, times.
+
+use integration_tests::{ApiRequest, Caller, cluster_logs_state, sqs_message, system_logs_state};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use shared::cluster_logs::ingest::service_identity_from_env;
+
+fn post(body: &Value) -> ApiRequest {
+    ApiRequest::new("POST", "/cluster_logs", "/cluster_logs").json(body)
+}
+
+fn list(search: &str) -> ApiRequest {
+    ApiRequest::new("GET", "/cluster_logs", "/cluster_logs")
+        .caller(Caller::internal())
+        .query("search", search)
+}
+
+fn draft() -> Value {
+    json!({"cluster_uuid": "c-limits", "severity": "Info", "summary": "limits"})
+}
+
+fn with(field: &str, value: Value) -> Value {
+    let mut body = draft();
+    body[field] = value;
+    body
+}
+
+/// Asserts an OCM Error body of `status` whose reason mentions `words`.
+fn assert_error(answer: &(u16, Value), status: u16, words: &str) {
+    let (got, body) = answer;
+    assert_eq!(*got, status, "{body}");
+    assert_eq!(body["kind"], "Error");
+    assert_eq!(body["id"], status.to_string());
+    assert_eq!(body["code"], format!("OCM-SL-{status}"));
+    let reason = body["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains(words),
+        "{reason:?} should mention {words:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_256_kb_is_a_413_and_nothing_is_stored() {
+    let state = cluster_logs_state().await;
+    let padding = "x".repeat(256 * 1024);
+    let answer = post(&with("padding", json!(padding))).send(&state).await;
+    assert_error(&answer, 413, "at most 262144 bytes");
+    let (_, listed) = list("").send(&state).await;
+    assert_eq!(listed["total"], 0);
+}
+
+#[tokio::test]
+async fn fields_longer_than_their_limits_are_400s_naming_the_field() {
+    let state = cluster_logs_state().await;
+    let cases = [
+        ("summary", json!("s".repeat(256)), "summary"),
+        (
+            "description",
+            json!("d".repeat(64 * 1024 + 1)),
+            "description",
+        ),
+        ("service_name", json!("n".repeat(1025)), "service_name"),
+        ("cluster_uuid", json!("u".repeat(1025)), "cluster_uuid"),
+        (
+            "doc_references",
+            json!(vec!["https://docs"; 51]),
+            "doc_references",
+        ),
+        (
+            "doc_references",
+            json!(["r".repeat(1025)]),
+            "doc_references",
+        ),
+    ];
+    for (field, value, words) in cases {
+        let answer = post(&with(field, value)).send(&state).await;
+        assert_error(&answer, 400, words);
+    }
+    // At the limits, the log is stored.
+    let fits = json!({
+        "cluster_uuid": "c-limits", "severity": "Info", "summary": "s".repeat(255),
+        "description": "d".repeat(64 * 1024), "doc_references": vec!["r".repeat(1024); 50],
+    });
+    let (status, _) = post(&fits).send(&state).await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_text_is_a_400() {
+    let state = cluster_logs_state().await;
+    let request = ApiRequest::new("POST", "/cluster_logs", "/cluster_logs");
+    for bytes in [&b"\xff\xfe\x00{"[..], b"[1,2]", b"{\"severity\": ", b"   "] {
+        let answer = request.clone().binary_body(bytes).send(&state).await;
+        assert_eq!(answer.0, 400, "{bytes:?}: {}", answer.1);
+    }
+}
+
+#[tokio::test]
+async fn a_queued_log_too_large_for_one_item_is_refused_before_dynamodb_sees_it() {
+    let api = cluster_logs_state().await;
+    let ingest = cluster_logs_ingest::IngestState {
+        store: api.store.clone(),
+        service: service_identity_from_env(),
+    };
+    // Within every field's character limit, but four bytes a character: about 460 KB.
+    let huge = json!({
+        "cluster_uuid": "c-limits", "severity": "Info",
+        "description": "😀".repeat(64 * 1024),
+        "doc_references": vec!["😀".repeat(1024); 50],
+    });
+    let event = serde_json::from_value(json!({"Records": [
+        sqs_message("m-huge", &huge.to_string()),
+        sqs_message("m-fine", &draft().to_string()),
+    ]}))
+    .expect("an SQS event");
+    let response =
+        cluster_logs_ingest::handler(&ingest, LambdaEvent::new(event, Context::default()))
+            .await
+            .expect("the batch is answered");
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .into_iter()
+        .map(|failure| failure.item_identifier)
+        .collect();
+    assert_eq!(
+        failed,
+        vec!["m-huge".to_owned()],
+        "only the huge one goes back"
+    );
+    let (_, listed) = list("").send(&api).await;
+    assert_eq!(listed["total"], 1);
+}
+
+#[tokio::test]
+async fn a_system_log_too_large_to_store_is_cut_and_kept() {
+    let state = system_logs_state().await;
+    let ingest = system_logs_ingest::IngestState {
+        store: state.store.clone(),
+        mapping: Default::default(),
+    };
+    let record = json!({
+        "created": shared::timestamp::format(time::OffsetDateTime::now_utc()),
+        "source": "worker", "instance": "pod-1", "level": "ERROR", "logger_name": "waldur_core.tasks",
+        "message": "m".repeat(300_000),
+        "context": {"traceback": "t".repeat(300_000), "lineno": 7, "payload": "p".repeat(300_000)},
+    });
+    let event = json!({"Records": [sqs_message("m-big", &record.to_string())]});
+    let response =
+        system_logs_ingest::handler(&ingest, LambdaEvent::new(event, Context::default()))
+            .await
+            .expect("the batch is answered");
+    assert_eq!(
+        response["batchItemFailures"],
+        json!([]),
+        "stored, not refused"
+    );
+    let listed = ApiRequest::system("GET", "/", "/").answer(&state).await;
+    let log = &listed.body[0];
+    assert_eq!(log["message"].as_str().map(str::len), Some(10_000));
+    assert_eq!(log["context"]["lineno"], 7);
+    assert_eq!(
+        log["context"]["traceback"].as_str().map(str::len),
+        Some(5_000)
+    );
+    assert!(log["context"]["context_truncated_bytes"].as_u64() > Some(300_000));
+    assert!(log["context"].get("payload").is_none());
+}
+
+#[tokio::test]
+async fn searches_past_their_limits_are_400s_that_say_which_limit() {
+    let state = cluster_logs_state().await;
+    let values: Vec<String> = (0..101).map(|n| format!("'v{n}'")).collect();
+    let too_many = format!("summary IN ({})", values.join(","));
+    assert_error(&list(&too_many).send(&state).await, 400, "100");
+    let deep = format!("{}severity = 'Info'{}", "(".repeat(33), ")".repeat(33));
+    assert_error(
+        &list(&deep).send(&state).await,
+        400,
+        "nesting deeper than 32",
+    );
+    let long = format!("summary = '{}'", "x".repeat(4_096));
+    assert_error(
+        &list(&long).send(&state).await,
+        400,
+        "longer than 4096 bytes",
+    );
+    // Found here: 100 values, each an OR of its own, overflowed DynamoDB's 4 KB expression limit.
+    let (status, _) = list(&format!("summary IN ({})", values[..100].join(",")))
+        .send(&state)
+        .await;
+    assert_eq!(status, 200, "100 values are allowed");
+    // As long a search as allowed, all of it said to DynamoDB, would be too: it is applied while
+    // reading instead.
+    let equalities: Vec<String> = (0..200).map(|n| format!("summary = 'v{n}'")).collect();
+    let widest = equalities.join(" OR ");
+    assert!(widest.len() <= 4_096);
+    let (status, _) = list(&widest).send(&state).await;
+    assert_eq!(
+        status, 200,
+        "a search within its limit never overflows DynamoDB's"
+    );
+}
+
+#[tokio::test]
+async fn page_and_size_bounds_are_4xx_on_both_apis() {
+    let state = cluster_logs_state().await;
+    let page = |page: &str, size: &str| {
+        ApiRequest::new("GET", "/cluster_logs", "/cluster_logs")
+            .query("page", page)
+            .query("size", size)
+    };
+    assert_error(&page("0", "10").send(&state).await, 400, "page");
+    assert_error(&page("-3", "10").send(&state).await, 400, "page");
+    assert_error(&page("x", "10").send(&state).await, 400, "page");
+    assert_error(&page("1", "ten").send(&state).await, 400, "size");
+    assert_error(
+        &page("99999999999", "500").send(&state).await,
+        400,
+        "narrow the query",
+    );
+    assert_eq!(page("1", "-1").send(&state).await.0, 200);
+    assert_eq!(page("1", "99999999999").send(&state).await.0, 200);
+
+    let system = system_logs_state().await;
+    for bad in ["0", "-1", "abc", "99999999999999999999999"] {
+        let answer = ApiRequest::system("GET", "/", "/")
+            .query("page", bad)
+            .answer(&system)
+            .await;
+        assert_eq!(
+            (answer.status, &answer.body),
+            (404, &json!({"detail": "Invalid page."})),
+            "page={bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn absurd_times_are_400s_on_both_apis() {
+    let state = cluster_logs_state().await;
+    for timestamp in [
+        "0001-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "2026-13-45T99:99:99Z",
+        "+275760-09-13T00:00:00Z",
+        "tomorrow",
+    ] {
+        let answer = post(&with("timestamp", json!(timestamp)))
+            .send(&state)
+            .await;
+        assert_error(&answer, 400, "timestamp");
+    }
+    let system = system_logs_state().await;
+    for (name, value) in [
+        ("created_from", "1e20"),
+        ("created_to", "-5"),
+        ("created_from", "NaN"),
+        ("created_to", "inf"),
+    ] {
+        let answer = ApiRequest::system("GET", "/", "/")
+            .query(name, value)
+            .answer(&system)
+            .await;
+        assert_eq!(answer.status, 400, "{name}={value}: {}", answer.body);
+        assert!(answer.body[name].is_array(), "{}", answer.body);
+    }
+}
