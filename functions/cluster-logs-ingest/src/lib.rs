@@ -11,6 +11,7 @@ use shared::cluster_logs::ingest::{self, IngestError, QueuedMessage};
 use shared::cluster_logs::{ClusterLogStore, TABLE_VAR};
 use shared::identity::Caller;
 use shared::retention::{CLUSTER_LOGS_RETENTION_VAR, Lifetime};
+use shared::telemetry::redact;
 
 /// What the function holds across invocations: built once at cold start.
 #[derive(Debug, Clone)]
@@ -54,13 +55,13 @@ pub async fn handler(
             Err(IngestError::Invalid(reason)) => {
                 tracing::warn!(
                     message_id,
-                    reason,
+                    reason = %redact(&reason),
                     "invalid message not stored; it goes to the dead-letter queue after maxReceiveCount"
                 );
                 failures.push(message_id.to_owned());
             }
             Err(IngestError::Store(error)) => {
-                tracing::error!(message_id, error = %error, "message not stored; SQS will redeliver it");
+                tracing::error!(message_id, error = %redact(&error.to_string()), "message not stored; SQS will redeliver it");
                 failures.push(message_id.to_owned());
             }
         }
@@ -75,7 +76,7 @@ pub async fn handler(
                 tracing::info!(message_id, "message older than the retention: not stored");
             }
             Outcome::Failed(error) => {
-                tracing::error!(message_id, error = %error, "message not stored; SQS will redeliver it");
+                tracing::error!(message_id, error = %redact(&error.to_string()), "message not stored; SQS will redeliver it");
                 failures.push(message_id);
             }
         }

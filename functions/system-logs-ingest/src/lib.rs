@@ -14,6 +14,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
 use shared::system_logs::cloudwatch::{StreamMapping, record_from_line};
 use shared::system_logs::{SystemLogRecord, SystemLogStore, SystemLogsState, WriteError, Written};
+use shared::telemetry::redact;
 
 /// What the function holds across invocations: built once at cold start.
 #[derive(Debug, Clone)]
@@ -130,7 +131,7 @@ pub async fn ingest_queue(
             Err(reason) => {
                 tracing::warn!(
                     message_id,
-                    reason,
+                    reason = %redact(&reason),
                     "invalid message not stored; it goes to the dead-letter queue after maxReceiveCount"
                 );
                 failures.push(message_id);
@@ -164,11 +165,11 @@ fn tally(ids: &[String], results: &[Result<Written, WriteError>]) -> Tally {
             Ok(Written::Expired) => tally.expired += 1,
             Err(WriteError::Invalid(reason)) => {
                 tally.invalid += 1;
-                tracing::warn!(id, reason, "invalid record not stored");
+                tracing::warn!(id, reason = %redact(reason), "invalid record not stored");
             }
             Err(WriteError::Store(error)) => {
                 tally.failed += 1;
-                tracing::error!(id, error = %error, "record not stored; it will be delivered again");
+                tracing::error!(id, error = %redact(&error.to_string()), "record not stored; it will be delivered again");
             }
         }
     }

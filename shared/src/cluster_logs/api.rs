@@ -12,6 +12,7 @@ use super::{
     PageRequest, Visibility,
 };
 use crate::http::query_param;
+use crate::telemetry::redact;
 
 /// A successful answer, before it becomes an HTTP response.
 #[derive(Debug)]
@@ -100,9 +101,9 @@ fn error_response(request: &Request, error: &ClusterLogError) -> Response<Body> 
     let code = error.code();
     let operation_id = crate::http::request_id(request);
     if code.status() >= 500 {
-        tracing::error!(operation_id, error = %error, "request failed");
+        tracing::error!(operation_id, error = %redact(&error.to_string()), "request failed");
     } else {
-        tracing::info!(operation_id, status = code.status(), reason = %error, "request refused");
+        tracing::info!(operation_id, status = code.status(), reason = %redact(&error.to_string()), "request refused");
     }
     let body = ErrorBody {
         kind: "Error",

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{SystemLog, SystemLogError, SystemLogsState};
 use crate::identity::{Caller, Role};
+use crate::telemetry::redact;
 
 /// A successful answer: a JSON body and any pagination headers.
 #[derive(Debug)]
@@ -97,9 +98,9 @@ pub fn respond(request: &Request, outcome: Result<Reply, SystemLogError>) -> Res
         Err(error) => {
             let status = error.status();
             if status >= 500 {
-                tracing::error!(request_id = crate::http::request_id(request), error = %error, "request failed");
+                tracing::error!(request_id = crate::http::request_id(request), error = %redact(&error.to_string()), "request failed");
             } else {
-                tracing::info!(request_id = crate::http::request_id(request), status, reason = %error, "request refused");
+                tracing::info!(request_id = crate::http::request_id(request), status, reason = %redact(&error.to_string()), "request refused");
             }
             let mut headers = Vec::new();
             match &error {

@@ -1,0 +1,404 @@
+//! Who may do what, on every route of both APIs; internal cluster logs never reaching a caller
+//! without the internal role by any route, search, count, CSV or field selection; and no token,
+//! secret or Authorization header in the logs.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use devtools::local_token::LocalClaims;
+use integration_tests::{
+    ApiRequest, CLUSTER_LOG_ROUTES, Caller, LOCAL_SECRET, SYSTEM_LOG_ROUTES, cluster_logs_state,
+    invoke, read, sqs_message, system_logs_state,
+};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use shared::cluster_logs::ClusterLogsState;
+use shared::identity::Role;
+
+/// Everyone a request can come from: nobody, an authenticated caller with no role, and each role.
+fn identities() -> Vec<(&'static str, Caller)> {
+    let mut identities = vec![
+        ("no identity", Caller::Anonymous),
+        ("no role", Caller::with_roles(&[])),
+    ];
+    for role in Role::ALL {
+        identities.push((role.name(), Caller::with_roles(&[role.name()])));
+    }
+    identities
+}
+
+fn role_of(caller: &Caller) -> Option<String> {
+    match caller {
+        Caller::Gateway { roles, .. } => Some(roles.first().cloned().unwrap_or_default()),
+        _ => None,
+    }
+}
+
+/// The same caller with a local token instead of API Gateway's claims (how `make dev` works).
+fn as_local_token(caller: &Caller) -> Caller {
+    match caller {
+        Caller::Gateway { user, roles } => {
+            let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_secs());
+            Caller::LocalToken(
+                LocalClaims::new(user, &roles, now, 600)
+                    .sign(LOCAL_SECRET, "groups")
+                    .expect("signed"),
+            )
+        }
+        other => other.clone(),
+    }
+}
+
+fn draft(summary: &str, internal: bool) -> Value {
+    json!({"cluster_uuid": "c-matrix", "cluster_id": "id-matrix", "severity": "Warning",
+           "summary": summary, "description": summary, "internal_only": internal})
+}
+
+async fn create(state: &ClusterLogsState, body: &Value) -> String {
+    let (status, log) = ApiRequest::new("POST", "/cluster_logs", "/cluster_logs")
+        .caller(Caller::writer())
+        .json(body)
+        .send(state)
+        .await;
+    assert_eq!(status, 201, "{log}");
+    log["id"].as_str().expect("an id").to_owned()
+}
+
+/// The request of a cluster-log route, aimed at `id` where the route takes one.
+fn cluster_request(method: &'static str, route: &str, id: &str) -> ApiRequest {
+    match route {
+        "/cluster_logs/{id}" => {
+            ApiRequest::new(method, route, &format!("/cluster_logs/{id}")).path_parameter("id", id)
+        }
+        "/clusters/{uuid}/cluster_logs" => {
+            ApiRequest::new(method, route, "/clusters/c-matrix/cluster_logs")
+                .path_parameter("uuid", "c-matrix")
+        }
+        "/clusters/cluster_logs" => {
+            ApiRequest::new(method, route, route).query("cluster_id", "id-matrix")
+        }
+        _ => ApiRequest::new(method, route, route),
+    }
+}
+
+/// What a cluster-log route answers each identity, by its role.
+fn expected_cluster_status(method: &str, route: &str, role: Option<&str>) -> u16 {
+    let Some(role) = role else {
+        return 401;
+    };
+    match (method, route) {
+        ("POST", _) if role == "service-logs-writer" => 201,
+        ("POST", _) => 403,
+        ("DELETE", _) if role == "service-logs-admin" => 204,
+        ("DELETE", _) => 403,
+        _ => 200,
+    }
+}
+
+#[tokio::test]
+async fn every_cluster_log_route_answers_each_identity_as_its_roles_allow() {
+    let state = cluster_logs_state().await;
+    let mut checked = 0;
+    for (name, deployed) in identities() {
+        for caller in [deployed.clone(), as_local_token(&deployed)] {
+            for (method, route, function) in CLUSTER_LOG_ROUTES {
+                let id = create(&state, &draft("public", false)).await;
+                let mut request = cluster_request(method, route, &id).caller(caller.clone());
+                if method == "POST" {
+                    request = request.json(&draft("posted", false));
+                }
+                let (status, body) = read(invoke(&state, function, request.build()).await);
+                let expected =
+                    expected_cluster_status(method, route, role_of(&deployed).as_deref());
+                assert_eq!(status, expected, "{name} {method} {route}: {body}");
+                if status >= 400 {
+                    assert_eq!(body["kind"], "Error", "{name} {method} {route}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 6 * 6 * 2);
+}
+
+#[tokio::test]
+async fn every_system_log_route_answers_each_identity_as_its_roles_allow() {
+    let state = system_logs_state().await;
+    let record = shared::system_logs::SystemLogRecord::from_json(
+        &json!({"created": "2026-11-01T10:00:00Z", "source": "api", "instance": "pod-1",
+                "level": "INFO", "logger_name": "waldur", "message": "hello", "context": {}})
+        .to_string(),
+    )
+    .expect("a record");
+    let written = state.store.write(vec![("matrix#1".into(), record)]).await;
+    let Some(Ok(shared::system_logs::Written::Stored(log))) = written.into_iter().next() else {
+        panic!("stored");
+    };
+    for (name, deployed) in identities() {
+        for caller in [deployed.clone(), as_local_token(&deployed)] {
+            for (route, _) in SYSTEM_LOG_ROUTES {
+                let path = route.replace("{id}", &log.id.to_string());
+                for method in ["GET", "HEAD"] {
+                    let mut request = ApiRequest::system(method, route, &path);
+                    if route.contains("{id}") {
+                        request = request.path_parameter("id", &log.id.to_string());
+                    }
+                    let answer = request.caller(caller.clone()).answer(&state).await;
+                    let expected = match role_of(&deployed).as_deref() {
+                        None => 401,
+                        Some("system-logs-reader") => 200,
+                        Some(_) => 403,
+                    };
+                    assert_eq!(answer.status, expected, "{name} {method} {path}");
+                }
+            }
+        }
+    }
+}
+
+/// Every list request a customer could make that might show an internal log, on every list route.
+fn probing_lists() -> Vec<ApiRequest> {
+    let searches = [
+        "",
+        "internal_only = 'true'",
+        "internal_only = true",
+        "internal_only <> 'false'",
+        "NOT internal_only = 'false'",
+        "internal_only = 'true' OR internal_only = 'false'",
+        "summary ILIKE '%secret%'",
+        "description LIKE '%SECRET%'",
+        "severity IN ('Warning', 'Info')",
+        "timestamp >= '1970-01-01T00:00:00Z'",
+    ];
+    let mut requests = Vec::new();
+    for route in [
+        "/cluster_logs",
+        "/clusters/{uuid}/cluster_logs",
+        "/clusters/cluster_logs",
+    ] {
+        for search in searches {
+            for extra in [
+                vec![],
+                vec![("format", "csv")],
+                vec![("fields", "id,summary,internal_only")],
+                vec![("orderBy", "severity asc, summary desc")],
+                vec![("size", "-1"), ("page", "1")],
+            ] {
+                let mut request = cluster_request("GET", route, "").query("search", search);
+                for (name, value) in extra {
+                    request = request.query(name, value);
+                }
+                requests.push(request);
+            }
+        }
+    }
+    requests
+}
+
+#[tokio::test]
+async fn internal_logs_never_reach_a_caller_without_the_internal_role() {
+    let state = cluster_logs_state().await;
+    let mut internal_ids = Vec::new();
+    for n in 0..3 {
+        internal_ids.push(create(&state, &draft(&format!("SECRET-INTERNAL-{n}"), true)).await);
+        create(&state, &draft(&format!("public-{n}"), false)).await;
+    }
+    let mut probes = 0;
+    for (name, caller) in identities() {
+        if role_of(&caller).is_none() {
+            continue;
+        }
+        let sees_internal = role_of(&caller).as_deref() == Some(Role::ServiceLogsInternal.name());
+        for request in probing_lists() {
+            let response = request.clone().caller(caller.clone()).build();
+            let function = match request.event()["routeKey"].as_str() {
+                Some(key) if key.ends_with("/clusters/{uuid}/cluster_logs") => {
+                    "cluster-logs-list-by-uuid"
+                }
+                Some(key) if key.ends_with("/clusters/cluster_logs") => {
+                    "cluster-logs-list-by-cluster"
+                }
+                _ => "cluster-logs-list",
+            };
+            let answer = invoke(&state, function, response).await;
+            assert_eq!(answer.status(), 200, "{name}: {:?}", request.event());
+            let text = String::from_utf8_lossy(answer.body().as_ref()).into_owned();
+            let leaked = text.contains("SECRET-INTERNAL")
+                || internal_ids.iter().any(|id| text.contains(id.as_str()));
+            if !sees_internal {
+                assert!(!leaked, "{name} saw an internal log: {}", request.event());
+                if let Ok(list) = serde_json::from_str::<Value>(&text) {
+                    assert!(
+                        list["total"].as_u64() <= Some(3),
+                        "{name} counted internal logs"
+                    );
+                }
+            }
+            probes += 1;
+        }
+        for id in &internal_ids {
+            let (status, body) = cluster_request("GET", "/cluster_logs/{id}", id)
+                .caller(caller.clone())
+                .send(&state)
+                .await;
+            let expected = if sees_internal { 200 } else { 404 };
+            assert_eq!(status, expected, "{name} GET an internal log: {body}");
+        }
+    }
+    // An admin who may not see internal logs cannot delete one either: it does not exist for them.
+    let (status, body) = cluster_request("DELETE", "/cluster_logs/{id}", &internal_ids[0])
+        .caller(Caller::with_roles(&[Role::ServiceLogsAdmin.name()]))
+        .send(&state)
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(probes >= 500, "{probes} probes");
+}
+
+/// Everything the functions log, in the deployed format, at the most verbose level the template
+/// allows (LogLevel debug).
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn tokens_secrets_and_authorization_headers_never_reach_the_logs() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let _capture =
+        tracing::subscriber::set_default(shared::telemetry::subscriber("debug", move || {
+            writer.clone()
+        }));
+    let state = cluster_logs_state().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let good = LocalClaims::new("alice", &["service-logs-writer"], now, 600)
+        .sign(LOCAL_SECRET, "groups")
+        .expect("signed");
+    let forged = LocalClaims::new("mallory", &["service-logs-admin"], now, 600)
+        .sign("not-the-secret", "groups")
+        .expect("signed");
+    let secrets = [
+        good.clone(),
+        forged.clone(),
+        LOCAL_SECRET.to_owned(),
+        "hunter2-password".to_owned(),
+        "tok-3f9a8b7c6d5e".to_owned(),
+    ];
+    let body_with_secrets = json!({"cluster_uuid": "c-1", "severity": "Info",
+        "summary": "rotated", "description": "password=hunter2-password token: tok-3f9a8b7c6d5e"});
+    let post = |caller: Caller| {
+        ApiRequest::new("POST", "/cluster_logs", "/cluster_logs")
+            .caller(caller)
+            .json(&body_with_secrets)
+    };
+    assert_eq!(
+        post(Caller::LocalToken(good.clone())).send(&state).await.0,
+        201
+    );
+    assert_eq!(
+        post(Caller::LocalToken(forged.clone()))
+            .send(&state)
+            .await
+            .0,
+        401
+    );
+    // Refused bodies whose reasons quote what was sent.
+    for bad in [
+        json!({"cluster_uuid": "c-1", "severity": "password=hunter2-password"}),
+        json!({"cluster_uuid": "c-1", "severity": "Info", "internal_only": "token: tok-3f9a8b7c6d5e"}),
+        json!({"cluster_uuid": "c-1", "severity": "Info", "timestamp": "password=hunter2-password"}),
+    ] {
+        let (status, _) = ApiRequest::new("POST", "/cluster_logs", "/cluster_logs")
+            .caller(Caller::LocalToken(good.clone()))
+            .json(&bad)
+            .send(&state)
+            .await;
+        assert_eq!(status, 400);
+    }
+    let search = ApiRequest::new("GET", "/cluster_logs", "/cluster_logs")
+        .caller(Caller::LocalToken(good.clone()))
+        .query("search", "summary = password=hunter2-password");
+    assert_eq!(search.send(&state).await.0, 400);
+    let system = system_logs_state().await;
+    let answer = ApiRequest::system("GET", "/", "/")
+        .caller(Caller::LocalToken(forged.clone()))
+        .answer(&system)
+        .await;
+    assert_eq!(answer.status, 401);
+    // Queued messages that are refused, and one that is stored.
+    let ingest = cluster_logs_ingest::IngestState {
+        store: state.store.clone(),
+        service: shared::cluster_logs::ingest::service_identity_from_env(),
+    };
+    let event = serde_json::from_value(json!({"Records": [
+        sqs_message("m-1", &json!({"cluster_uuid": "c-1", "severity": "token: tok-3f9a8b7c6d5e"}).to_string()),
+        sqs_message("m-2", "password=hunter2-password"),
+        sqs_message("m-3", &body_with_secrets.to_string()),
+    ]}))
+    .expect("an SQS event");
+    cluster_logs_ingest::handler(&ingest, LambdaEvent::new(event, Context::default()))
+        .await
+        .expect("answered");
+    let system_ingest = system_logs_ingest::IngestState {
+        store: system.store.clone(),
+        mapping: Default::default(),
+    };
+    let event = json!({"Records": [
+        sqs_message("s-1", &json!({"source": "api", "instance": "p", "level": "password=hunter2-password"}).to_string()),
+        sqs_message("s-2", "token: tok-3f9a8b7c6d5e"),
+    ]});
+    system_logs_ingest::handler(&system_ingest, LambdaEvent::new(event, Context::default()))
+        .await
+        .expect("answered");
+
+    let text = logs.text();
+    assert!(
+        text.contains("request refused") && text.contains("invalid"),
+        "the refusals were logged: {text}"
+    );
+    for secret in &secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "{secret} was logged:\n{text}"
+        );
+    }
+    // Not even a piece of a token: its signature is the part that must stay secret.
+    for token in [&good, &forged] {
+        let signature = token.rsplit('.').next().unwrap_or_default();
+        assert!(!text.contains(signature), "a token signature was logged");
+    }
+    let header_lines: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            let line = line.to_lowercase();
+            line.contains("bearer ey") || line.contains("\"authorization\"")
+        })
+        .collect();
+    assert!(
+        header_lines.is_empty(),
+        "an Authorization header was logged: {header_lines:?}"
+    );
+}
