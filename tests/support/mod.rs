@@ -1,6 +1,8 @@
 //! What the integration tests share: DynamoDB Local, a fresh table per test made from
 //! template.yaml, callers, and requests built as API Gateway HTTP API (payload 2.0) events.
 
+pub mod dynamo_calls;
+
 use std::path::PathBuf;
 
 use aws_sdk_dynamodb::Client;
