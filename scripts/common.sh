@@ -91,6 +91,7 @@ port_is_free() {
 start_dynamodb_local() {
   local port=$1 data_dir=${2:-} jar_dir log storage
   jar_dir=$(install_dynamodb_local)
+  export DYNAMODB_LOCAL_DIR="$jar_dir" # tests/faults.rs starts its own, to stop and restart it
   log="$LOCAL/dynamodb-local-$port.log"
   mkdir -p "$LOCAL"
   if [ -n "$data_dir" ]; then

@@ -45,8 +45,9 @@ const TRANSACTION_ITEMS: usize = 100;
 const CONCURRENT_REQUESTS: usize = 32;
 /// Attempts for unprocessed items and conflicting transactions before a record is reported failed.
 const ATTEMPTS: u32 = 8;
-/// Attempts when DynamoDB is unavailable: each call has had the SDK's own retries already, so a few
-/// suffice, and an outage fails the batch's records (to be delivered again) in seconds.
+/// Attempts when DynamoDB throttles: each call has had the SDK's own retries already, so a few
+/// suffice. An unreachable DynamoDB is not tried again here: that would only wait for the same
+/// timeout, and the records are delivered again anyway.
 const UNAVAILABLE_ATTEMPTS: u32 = 3;
 const CLAIM_PREFIX: &str = "claim#";
 const LOG_ID: &str = "log_id";
@@ -567,6 +568,7 @@ fn backoff(attempt: u32) -> Duration {
 pub fn copy_error(error: &StoreError) -> StoreError {
     match error {
         StoreError::Unavailable(text) => StoreError::Unavailable(text.clone()),
+        StoreError::Unreachable(text) => StoreError::Unreachable(text.clone()),
         StoreError::Misconfigured(text) => StoreError::Misconfigured(text.clone()),
         other => StoreError::Rejected(other.to_string()),
     }

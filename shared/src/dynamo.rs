@@ -82,9 +82,13 @@ pub fn table_name(variable: &str) -> Result<String, StoreError> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// DynamoDB is unreachable, timing out or throttling: the caller should retry.
+    /// DynamoDB is throttling or failing (5xx) after the SDK's retries: the caller should retry.
     #[error("DynamoDB is unavailable: {0}")]
     Unavailable(String),
+    /// DynamoDB could not be reached or did not answer in time: the caller should retry, but
+    /// trying again at once would only wait for the same timeout.
+    #[error("DynamoDB is unreachable: {0}")]
+    Unreachable(String),
     #[error("DynamoDB rejected the request: {0}")]
     Rejected(String),
     #[error("a stored item could not be read: {0}")]
@@ -101,14 +105,27 @@ const RETRYABLE_CODES: [&str; 5] = [
     "ServiceUnavailable",
 ];
 
+impl StoreError {
+    /// DynamoDB could not serve the request now (a 503 for API callers, a redelivery for queues).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::Unreachable(_)
+        )
+    }
+}
+
 impl<E, R> From<SdkError<E, R>> for StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
     fn from(error: SdkError<E, R>) -> Self {
+        let unreachable = matches!(
+            error,
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+        );
         let retryable = match &error {
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
             SdkError::ServiceError(service) => service
                 .err()
                 .code()
@@ -116,7 +133,9 @@ where
             _ => false,
         };
         let text = DisplayErrorContext(&error).to_string();
-        if retryable {
+        if unreachable {
+            StoreError::Unreachable(text)
+        } else if retryable {
             StoreError::Unavailable(text)
         } else {
             StoreError::Rejected(text)

@@ -59,7 +59,7 @@ impl ClusterLogError {
             ClusterLogError::Auth(AuthError::MissingRole(_)) => ErrorCode::Forbidden,
             ClusterLogError::Auth(_) => ErrorCode::Unauthorized,
             ClusterLogError::NotFound(_) => ErrorCode::NotFound,
-            ClusterLogError::Store(StoreError::Unavailable(_)) => ErrorCode::Unavailable,
+            ClusterLogError::Store(error) if error.is_unavailable() => ErrorCode::Unavailable,
             ClusterLogError::Store(_) => ErrorCode::Internal,
         }
     }

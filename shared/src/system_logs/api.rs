@@ -111,7 +111,7 @@ pub fn respond(request: &Request, outcome: Result<Reply, SystemLogError>) -> Res
                 SystemLogError::MethodNotAllowed(_) => {
                     headers.push(("allow", "GET, HEAD".to_owned()))
                 }
-                SystemLogError::Store(crate::dynamo::StoreError::Unavailable(_)) => {
+                SystemLogError::Store(error) if error.is_unavailable() => {
                     headers.push(("retry-after", crate::http::RETRY_AFTER_SECONDS.to_owned()));
                 }
                 _ => {}

@@ -39,7 +39,7 @@ impl SystemLogError {
                 404
             }
             SystemLogError::MethodNotAllowed(_) => 405,
-            SystemLogError::Store(StoreError::Unavailable(_)) => 503,
+            SystemLogError::Store(error) if error.is_unavailable() => 503,
             SystemLogError::Store(_) => 500,
         }
     }
@@ -59,7 +59,7 @@ impl SystemLogError {
             SystemLogError::Auth(AuthError::MissingRole(_)) => {
                 detail("You do not have permission to perform this action.")
             }
-            SystemLogError::Store(StoreError::Unavailable(_)) => {
+            SystemLogError::Store(error) if error.is_unavailable() => {
                 detail("The log store is temporarily unavailable; retry the request.")
             }
             SystemLogError::Store(_) => detail("A server error occurred."),
