@@ -1,5 +1,5 @@
 # The two commands: `make dev` serves every route on http://127.0.0.1:3000; `make test` runs every test.
-.PHONY: dev test token seed measure-reads bench lint fmt clean help
+.PHONY: dev test fuzz load token seed measure-reads bench lint fmt clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -9,6 +9,8 @@ help:
 	@echo "make seed                                 demo data into the tables of a running make dev"
 	@echo "make measure-reads LOGS=10000             read capacity of each system-logs request at that many logs"
 	@echo "make bench                                every function measured side by side: BENCHMARKS.md, bench/results.json"
+	@echo "make fuzz                                 Schemathesis against every route, 100 examples per operation and role"
+	@echo "make load                                 32 clients, 20,000 POSTs with lists, then DynamoDB Local stopped and restarted"
 	@echo "make lint                                 fmt, clippy, cfn-lint and sam validate --lint"
 
 dev:
@@ -16,6 +18,12 @@ dev:
 
 test:
 	@bash scripts/test.sh
+
+fuzz:
+	@bash scripts/fuzz.sh
+
+load:
+	@bash scripts/load.sh
 
 # USER is the login name in most shells; only an explicit `make token USER=...` overrides it.
 token:

@@ -107,9 +107,12 @@ start_dynamodb_local() {
   say "Starting DynamoDB Local on 127.0.0.1:$port ($where)"
   # -disableTelemetry: otherwise it tries to reach the internet. It listens on all interfaces (no
   # bind option); everything here connects to 127.0.0.1 only.
-  java -Djava.library.path="$jar_dir/DynamoDBLocal_lib" -jar "$jar_dir/DynamoDBLocal.jar" \
-    -port "$port" "${storage[@]}" -disableTelemetry >"$log" 2>&1 &
+  local command=(java -Djava.library.path="$jar_dir/DynamoDBLocal_lib" -jar "$jar_dir/DynamoDBLocal.jar"
+    -port "$port" "${storage[@]}" -disableTelemetry)
+  "${command[@]}" >"$log" 2>&1 &
   DYNAMODB_PID=$!
+  # What make load needs to stop it and start it again on the same data.
+  DYNAMODB_COMMAND=$(printf '%q ' "${command[@]}") DYNAMODB_LOG=$log DYNAMODB_PORT=$port
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
   local waited=0
   until ! port_is_free "$port"; do
@@ -186,7 +189,7 @@ wait_for_routes() {
     for _ in $(seq 1 60); do
       status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 120 -H "Authorization: Bearer $token" \
         "http://127.0.0.1:$port/api/$route" || true)
-      case "$status" in 2??|404) ready=yes; break ;; esac
+      case "$status" in 2??|403|404) ready=yes; break ;; esac
       sleep 1
     done
     [ -n "$ready" ] || { cat "$log" >&2; fail "/api/$route did not answer (last status: $status)"; }

@@ -1,0 +1,263 @@
+"""Load and an outage against the served functions (scripts/load.sh starts them): only 127.0.0.1,
+bounded in count and time, and it stops by itself.
+
+1. Load: CLIENTS clients send POSTS cluster logs over 8 clusters while 4 more list all the time.
+   Afterwards every 201 is read back by id, each cluster is read page by page (every acknowledged
+   id exactly once), and the totals equal what was acknowledged. Any 5xx fails the run.
+2. Outage (OUTAGE=1): the clients keep posting while DynamoDB Local is stopped and started again
+   on the same data. Meanwhile only 201s and 503s that say to retry, each in bounded time; after
+   the restart the same functions (no restart of theirs) store logs again; every 201 is readable.
+
+Standard library only: it runs on the machine's Python 3.
+"""
+
+import http.client
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+PORT = int(os.environ["LOAD_PORT"])
+WRITER = os.environ["LOAD_WRITER_TOKEN"]
+READER = os.environ["LOAD_READER_TOKEN"]
+POSTS = int(os.environ.get("LOAD_POSTS", "20000"))
+CLIENTS = int(os.environ.get("LOAD_CLIENTS", "32"))
+OUTAGE = os.environ.get("LOAD_OUTAGE", "1") == "1"
+DEADLINE = time.monotonic() + float(os.environ.get("LOAD_MAX_SECONDS", "1500"))
+BOUND_SECONDS = 10.0  # longest answer allowed while DynamoDB is down (SDK operation timeout: 4 s)
+BASE = "/api/service_logs/v1"
+RUN = uuid.uuid4().hex[:8]
+CLUSTERS = [f"load-{RUN}-{k}" for k in range(8)]
+
+
+class Client:
+    """One keep-alive connection to the local server, reopened when it drops."""
+
+    def __init__(self):
+        self.connection = None
+
+    def send(self, method, path, token, body=None):
+        if time.monotonic() > DEADLINE:
+            sys.exit("load: over its time limit; stopping")
+        headers = {"Authorization": f"Bearer {token}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        for attempt in range(2):
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
+            started = time.monotonic()
+            try:
+                self.connection.request(method, path, body=data, headers=headers)
+                response = self.connection.getresponse()
+                payload = response.read()
+                return response.status, dict(response.getheaders()), payload, time.monotonic() - started
+            except (ConnectionError, http.client.HTTPException, socket.timeout):
+                # The server closed a kept-alive connection: the request never reached a function.
+                self.connection.close()
+                self.connection = None
+                if attempt == 1:
+                    raise
+        raise AssertionError("unreachable")
+
+
+class Tally:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.statuses = {}
+        self.server_errors = []
+        self.created = {}  # id -> cluster
+        self.unavailable = 0
+        self.slowest = 0.0
+
+    def record(self, status, payload, seconds):
+        with self.lock:
+            self.requests += 1
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            self.slowest = max(self.slowest, seconds)
+            if status >= 500 and status != 503:
+                self.server_errors.append((status, payload[:300]))
+
+
+local = threading.local()
+
+
+def client():
+    if not hasattr(local, "client"):
+        local.client = Client()
+    return local.client
+
+
+def post(tally, n, outage=False):
+    cluster = CLUSTERS[n % len(CLUSTERS)]
+    body = {"cluster_uuid": cluster, "severity": "Info", "service_name": "load",
+            "summary": f"load {RUN} #{n}", "description": "x" * (n % 200)}
+    status, headers, payload, seconds = client().send("POST", f"{BASE}/cluster_logs", WRITER, body)
+    tally.record(status, payload, seconds)
+    if status == 201:
+        with tally.lock:
+            tally.created[json.loads(payload)["id"]] = cluster
+    elif status == 503 and outage:
+        error = json.loads(payload)
+        assert "retry" in error["reason"] and headers.get("retry-after") == "1", (error, headers)
+        with tally.lock:
+            tally.unavailable += 1
+    elif status == 503:
+        tally.server_errors.append((status, payload[:300]))
+    else:
+        raise AssertionError(f"POST answered {status}: {payload[:300]!r}")
+    return status, seconds
+
+
+def lists(tally, done):
+    """Reads the three list routes until the writers are done."""
+    n = 0
+    while not done.is_set():
+        cluster = CLUSTERS[n % len(CLUSTERS)]
+        path = [
+            f"{BASE}/cluster_logs?size=20",
+            f"{BASE}/clusters/{cluster}/cluster_logs?size=50&orderBy=timestamp%20desc",
+            f"{BASE}/clusters/cluster_logs?cluster_uuid={cluster}&search=" + urllib.parse.quote("severity = 'Info'"),
+        ][n % 3]
+        status, _, payload, seconds = client().send("GET", path, READER)
+        tally.record(status, payload, seconds)  # a 5xx is counted there and fails the run
+        assert status >= 500 or status == 200, (status, payload[:200])
+        n += 1
+
+
+def read_back(tally, ids):
+    """Every acknowledged id is readable, and each cluster's pages hold each of them once."""
+    def get(log_id):
+        status, _, payload, seconds = client().send("GET", f"{BASE}/cluster_logs/{log_id}", READER)
+        tally.record(status, payload, seconds)
+        return None if status == 200 else (log_id, status, payload[:200])
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        unreadable = [failure for failure in pool.map(get, ids) if failure]
+    totals = {}
+    for cluster in CLUSTERS:
+        expected = sorted(i for i, c in tally.created.items() if c == cluster)
+        seen, page = [], 1
+        while True:
+            status, _, payload, seconds = client().send(
+                "GET", f"{BASE}/clusters/{cluster}/cluster_logs?size=500&page={page}", READER)
+            tally.record(status, payload, seconds)
+            assert status == 200, payload[:200]
+            body = json.loads(payload)
+            seen += [item["id"] for item in body["items"]]
+            if len(body["items"]) < 500:
+                break
+            page += 1
+        missing = sorted(set(expected) - set(seen))
+        assert not unreadable and not missing, (
+            f"{len(unreadable)} acknowledged logs not readable by id: {unreadable[:3]}; "
+            f"{len(missing)} of {cluster} not listed: {missing[:3]}")
+        assert body["total"] == len(expected), f"{cluster}: total {body['total']}, acknowledged {len(expected)}"
+        assert len(seen) == len(set(seen)), f"{cluster}: an id listed twice"
+        assert sorted(seen) == expected, f"{cluster}: listed ids differ from the acknowledged ones"
+        totals[cluster] = body["total"]
+    status, _, payload, _ = client().send("GET", f"{BASE}/cluster_logs?size=0", READER)
+    assert status == 200
+    return totals, json.loads(payload)["total"]
+
+
+def load(tally):
+    done = threading.Event()
+    readers = [threading.Thread(target=lists, args=(tally, done), daemon=True) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    started = time.monotonic()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(lambda n: post(tally, n), range(POSTS)))
+    seconds = time.monotonic() - started
+    done.set()
+    for reader in readers:
+        reader.join()
+    return seconds
+
+
+def port_open(port):
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def outage(tally):
+    """POSTs without pause while DynamoDB Local is stopped (at 1 s) and started again (at 4 s)."""
+    pid = int(os.environ["DYNAMODB_PID"])
+    command = shlex.split(os.environ["DYNAMODB_COMMAND"])
+    dynamodb_port = int(os.environ["DYNAMODB_PORT"])
+    stop = threading.Event()
+    restarted_at = [None]
+    after_restart = []
+
+    def writer(k):
+        n = 10_000_000 + k * 100_000
+        while not stop.is_set():
+            status, _ = post(tally, n, outage=True)
+            if restarted_at[0] is not None and status == 201:
+                after_restart.append(n)
+            if status == 503:
+                time.sleep(0.1)
+            n += 1
+
+    threads = [threading.Thread(target=writer, args=(k,), daemon=True) for k in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1)
+    os.kill(pid, signal.SIGTERM)
+    while port_open(dynamodb_port):
+        time.sleep(0.05)
+    time.sleep(3)
+    with open(os.environ["DYNAMODB_LOG"], "ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+    with open(os.environ["DYNAMODB_PID_FILE"], "w") as pid_file:
+        pid_file.write(str(process.pid))
+    while not port_open(dynamodb_port):
+        time.sleep(0.1)
+    restarted_at[0] = time.monotonic()
+    time.sleep(3)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert after_restart, "no POST succeeded after DynamoDB came back"
+
+
+def main():
+    tally = Tally()
+    seconds = load(tally)
+    acknowledged = len(tally.created)
+    assert not tally.server_errors, f"5xx during the load: {tally.server_errors[:5]}"
+    assert acknowledged == POSTS, f"{POSTS - acknowledged} POSTs not acknowledged: {tally.statuses}"
+    totals, total = read_back(tally, list(tally.created))
+    assert total == acknowledged, f"the all-clusters total {total} != {acknowledged} acknowledged"
+    print(f"load: {POSTS} POSTs by {CLIENTS} clients in {seconds:.1f} s ({POSTS / seconds:.0f}/s), "
+          f"slowest answer {tally.slowest:.2f} s, "
+          f"with 4 listing clients; every one of the {acknowledged} acknowledged logs read back by id "
+          f"and listed once; totals {sum(totals.values())} per cluster, {total} in all", flush=True)
+    if OUTAGE:
+        before = set(tally.created)
+        outage(tally)
+        new = [i for i in tally.created if i not in before]
+        read_back(tally, new)
+        assert not tally.server_errors, f"5xx other than 503 during the outage: {tally.server_errors[:5]}"
+        assert tally.slowest < BOUND_SECONDS, f"slowest answer {tally.slowest:.1f} s"
+        print(f"outage: DynamoDB Local stopped and started again under {CLIENTS} clients: "
+              f"{len(new)} POSTs acknowledged and all read back, {tally.unavailable} answered 503 "
+              f"with Retry-After; slowest answer {tally.slowest:.2f} s; functions not restarted", flush=True)
+    lost = 0
+    print(f"load total: {tally.requests} requests sent, statuses {dict(sorted(tally.statuses.items()))}, "
+          f"{lost} acknowledged logs lost", flush=True)
+
+
+if __name__ == "__main__":
+    main()
