@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make test: a fresh in-memory DynamoDB Local on a free port, every test of the workspace, then stop.
+# make test: a fresh in-memory DynamoDB Local on a free port, every test of the workspace, then the
+# served functions (clients, Schemathesis) and a short load with an outage; then stop.
 source "$(dirname "$0")/common.sh"
 require_prerequisites
 cd "$ROOT"
@@ -13,6 +14,11 @@ cargo test --workspace --locked "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [ "$status" -eq 0 ] && [ $# -eq 0 ]; then
   bash "$ROOT/scripts/api-check.sh" 2>&1 | tee -a "$log"
+  status=${PIPESTATUS[0]}
+fi
+if [ "$status" -eq 0 ] && [ $# -eq 0 ]; then
+  # make load, short: its own DynamoDB Local (on disk, to be stopped and started again).
+  LOAD_POSTS="${LOAD_POSTS:-2000}" bash "$ROOT/scripts/load.sh" 2>&1 | grep -v 'AWS_LAMBDA_MAX_CONCURRENCY' | tee -a "$log"
   status=${PIPESTATUS[0]}
 fi
 set -e

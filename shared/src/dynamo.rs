@@ -53,9 +53,10 @@ pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
     use std::time::Duration;
     aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
-        // No shorter limit per attempt: a transaction retried while its first attempt still runs
-        // is one DynamoDB Local acknowledged without storing it (1 POST in 6,000 under `make load`,
-        // with a 2.5 s attempt limit). Fast failures (throttling, 5xx, refused) are still retried.
+        // No shorter limit per attempt. With a 2.5 s one, one POST in 6,000 under `make load` was
+        // acknowledged but never stored; the likely cause is a transaction retried (same client
+        // token) while its first attempt still ran, which DynamoDB Local answers as done. Not seen
+        // since, in 26,000. Fast failures (throttling, 5xx, refused) are still retried.
         .operation_timeout(Duration::from_secs(4))
         .build()
 }
