@@ -196,25 +196,35 @@ pub fn request_id(request: &Request) -> String {
         .unwrap_or_else(|| ulid::Ulid::new().to_string())
 }
 
+/// An API Gateway HTTP API event with this raw query string and Host, as the functions' runtime
+/// turns it into a request (after [`make_uri_safe`]).
+#[cfg(test)]
+pub(crate) fn http_api_request(raw_query: &str, host: &str, params: serde_json::Value) -> Request {
+    let event = serde_json::json!({
+        "version": "2.0", "routeKey": "GET /x", "rawPath": "/x", "rawQueryString": raw_query,
+        "queryStringParameters": params, "headers": {"host": host, "x-forwarded-proto": host},
+        "requestContext": {"accountId": "1", "apiId": "a", "domainName": "api.example.com",
+            "stage": "$default", "requestId": "r", "routeKey": "GET /x", "time": "", "timeEpoch": 0,
+            "http": {"method": "GET", "path": "/x", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"}},
+        "isBase64Encoded": false,
+    });
+    let mut lambda_request: LambdaRequest =
+        serde_json::from_value(event).expect("an API Gateway HTTP API event");
+    make_uri_safe(&mut lambda_request);
+    Request::from(lambda_request)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_raw_space_or_quote_in_the_query_keeps_its_meaning_instead_of_aborting() {
-        let event = serde_json::json!({
-            "version": "2.0", "routeKey": "GET /x", "rawPath": "/x",
-            "rawQueryString": "search=severity = 'Info'&fields=\"id\"|summary&q=100%",
-            "headers": {"host": "api.example.com"},
-            "requestContext": {"accountId": "1", "apiId": "a", "domainName": "api.example.com",
-                "stage": "$default", "requestId": "r", "routeKey": "GET /x", "time": "", "timeEpoch": 0,
-                "http": {"method": "GET", "path": "/x", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"}},
-            "isBase64Encoded": false,
-        });
-        let mut lambda_request: LambdaRequest =
-            serde_json::from_value(event).expect("an HTTP API event");
-        make_uri_safe(&mut lambda_request);
-        let request = Request::from(lambda_request);
+        let request = http_api_request(
+            "search=severity = 'Info'&fields=\"id\"|summary&q=100%",
+            "api.example.com",
+            serde_json::Value::Null,
+        );
         assert_eq!(query_param(&request, "search"), Some("severity = 'Info'"));
         assert_eq!(query_param(&request, "fields"), Some("\"id\"|summary"));
         assert_eq!(query_param(&request, "q"), Some("100%"));

@@ -2,9 +2,6 @@
 //! both APIs, and CloudWatch Logs deliveries. Any input gives a value or a typed error, never a panic,
 //! and what is accepted stays inside the limits the store relies on.
 
-use std::collections::HashMap;
-
-use lambda_http::request::LambdaRequest;
 use lambda_http::{Request, RequestExt};
 use proptest::prelude::*;
 use time::OffsetDateTime;
@@ -80,23 +77,6 @@ fn check_search(text: &str) -> Result<(), TestCaseError> {
         ),
     }
     Ok(())
-}
-
-/// An API Gateway HTTP API event with this raw query string and Host, as the functions' runtime
-/// (`shared::http::run`) turns it into a request.
-fn request_with_query(raw: &str, host: &str, params: &HashMap<String, String>) -> Request {
-    let event = serde_json::json!({
-        "version": "2.0", "routeKey": "GET /x", "rawPath": "/x", "rawQueryString": raw,
-        "queryStringParameters": params, "headers": {"host": host, "x-forwarded-proto": host},
-        "requestContext": {"accountId": "1", "apiId": "a", "domainName": "api.example.com",
-            "stage": "$default", "requestId": "r", "routeKey": "GET /x", "time": "", "timeEpoch": 0,
-            "http": {"method": "GET", "path": "/x", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"}},
-        "isBase64Encoded": false,
-    });
-    let mut lambda_request: LambdaRequest =
-        serde_json::from_value(event).expect("an API Gateway HTTP API event");
-    crate::http::make_uri_safe(&mut lambda_request);
-    Request::from(lambda_request)
 }
 
 const PARAMETER_NAMES: [&str; 20] = [
@@ -210,7 +190,7 @@ proptest! {
             0..8,
         ),
     ) {
-        let request = request_with_query(&raw, &host, &params);
+        let request = crate::http::http_api_request(&raw, &host, serde_json::json!(params));
         check_query(&request);
         check_query(&request.with_query_string_parameters(params.clone()));
     }
