@@ -1,9 +1,11 @@
 """Load and an outage against the served functions (scripts/load.sh starts them): only 127.0.0.1,
 bounded in count and time, and it stops by itself.
 
-1. Load: CLIENTS clients send POSTS cluster logs over 8 clusters while 4 more list all the time.
-   Afterwards every 201 is read back by id, each cluster is read page by page (every acknowledged
-   id exactly once), and the totals equal what was acknowledged. Any 5xx fails the run.
+1. Load: CLIENTS clients send POSTS cluster logs over 8 clusters while 4 more list all the time and
+   4 more deliver RECORDS system logs to system-logs-ingest as SQS batches (what a batch reports
+   failed is delivered again, as SQS would). Afterwards every 201 is read back by id, each cluster
+   is read page by page (every acknowledged id exactly once), the totals equal what was
+   acknowledged, and so do the system-log stats and X-Result-Count. Any 5xx fails the run.
 2. Outage (OUTAGE=1): the clients keep posting while DynamoDB Local is stopped and started again
    on the same data. Meanwhile only 201s and 503s that say to retry, each in bounded time; after
    the restart the same functions (no restart of theirs) store logs again; every 201 is readable.
@@ -29,6 +31,7 @@ PORT = int(os.environ["LOAD_PORT"])
 WRITER = os.environ["LOAD_WRITER_TOKEN"]
 READER = os.environ["LOAD_READER_TOKEN"]
 POSTS = int(os.environ.get("LOAD_POSTS", "20000"))
+RECORDS = int(os.environ.get("LOAD_RECORDS", str(POSTS // 4)))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "32"))
 OUTAGE = os.environ.get("LOAD_OUTAGE", "1") == "1"
 DEADLINE = time.monotonic() + float(os.environ.get("LOAD_MAX_SECONDS", "1500"))
@@ -79,12 +82,15 @@ class Tally:
         self.created = {}  # id -> cluster
         self.unavailable = 0
         self.slowest = 0.0
+        self.ingest_invocations = 0
+        self.redelivered = 0
 
-    def record(self, status, payload, seconds):
+    def record(self, status, payload, seconds, api=True):
         with self.lock:
             self.requests += 1
             self.statuses[status] = self.statuses.get(status, 0) + 1
-            self.slowest = max(self.slowest, seconds)
+            if api:  # the slowest API answer; ingest invocations are not answers to callers
+                self.slowest = max(self.slowest, seconds)
             if status >= 500 and status != 503:
                 self.server_errors.append((status, payload[:300]))
 
@@ -171,15 +177,77 @@ def read_back(tally, ids):
     return totals, json.loads(payload)["total"]
 
 
+INSTANCES = [("api", "waldur-api-0"), ("api", "waldur-api-1"), ("worker", "waldur-worker-0"),
+             ("worker", "waldur-worker-1"), ("beat", "waldur-beat-0")]
+
+
+def ingest(tally, first, count):
+    """Delivers records first..first+count to system-logs-ingest in SQS batches of 10, delivering
+    again what a batch reports failed (at most 20 times, as a redrive policy would)."""
+    pending = list(range(first, first + count))
+    for delivery in range(20):
+        if not pending:
+            return
+        failed = []
+        for start in range(0, len(pending), 10):
+            batch = pending[start:start + 10]
+            records = []
+            for n in batch:
+                source, instance = INSTANCES[n % len(INSTANCES)]
+                record = {"created": f"2026-11-21T10:{(n // 60) % 60:02d}:{n % 60:02d}.{n % 1000000:06d}Z",
+                          "source": source, "instance": instance,
+                          "level": ["INFO", "WARNING", "ERROR"][n % 3], "logger_name": "load",
+                          "message": f"load {RUN} record {n}", "context": {"n": n}}
+                records.append({"messageId": f"{RUN}-{n}", "receiptHandle": "h", "body": json.dumps(record),
+                                "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
+                                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:load", "awsRegion": "eu-west-1"})
+            status, _, payload, seconds = client().send(
+                "POST", "/2015-03-31/functions/system-logs-ingest/invocations", WRITER, {"Records": records})
+            tally.record(status, payload, seconds, api=False)
+            with tally.lock:
+                tally.ingest_invocations += 1
+            if status != 200:
+                failed += batch
+                continue
+            reported = {f["itemIdentifier"] for f in json.loads(payload)["batchItemFailures"]}
+            failed += [n for n in batch if f"{RUN}-{n}" in reported]
+        with tally.lock:
+            tally.redelivered += len(failed)
+        pending = failed
+    raise AssertionError(f"{len(pending)} records still failing after 20 deliveries")
+
+
+def system_totals(tally):
+    """The stats' counts per instance and the list's X-Result-Count: both must be RECORDS."""
+    status, _, payload, _ = client().send("GET", "/api/system-logs/stats/", READER)
+    assert status == 200, payload[:200]
+    counts = {(row["source"], row["instance"]): row["count"] for row in json.loads(payload)["instances"]}
+    status, headers, payload, _ = client().send("GET", "/api/system-logs/?page_size=1", READER)
+    assert status == 200, payload[:200]
+    listed = int({k.lower(): v for k, v in headers.items()}["x-result-count"])
+    expected = {}
+    for n in range(RECORDS):
+        expected[INSTANCES[n % len(INSTANCES)]] = expected.get(INSTANCES[n % len(INSTANCES)], 0) + 1
+    assert counts == expected, f"stats {counts} != delivered {expected}"
+    assert listed == RECORDS, f"X-Result-Count {listed} != {RECORDS} delivered"
+    return sum(counts.values())
+
+
 def load(tally):
     done = threading.Event()
     readers = [threading.Thread(target=lists, args=(tally, done), daemon=True) for _ in range(4)]
     for reader in readers:
         reader.start()
-    started = time.monotonic()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        list(pool.map(lambda n: post(tally, n), range(POSTS)))
-    seconds = time.monotonic() - started
+    share = -(-RECORDS // 4)
+    with ThreadPoolExecutor(4) as ingesters:
+        deliveries = [ingesters.submit(ingest, tally, k * share, min(share, RECORDS - k * share))
+                      for k in range(4) if k * share < RECORDS]
+        started = time.monotonic()
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            list(pool.map(lambda n: post(tally, n), range(POSTS)))
+        seconds = time.monotonic() - started
+        for delivery in deliveries:
+            delivery.result()
     done.set()
     for reader in readers:
         reader.join()
@@ -240,11 +308,16 @@ def main():
     assert acknowledged == POSTS, f"{POSTS - acknowledged} POSTs not acknowledged: {tally.statuses}"
     totals, total = read_back(tally, list(tally.created))
     assert total == acknowledged, f"the all-clusters total {total} != {acknowledged} acknowledged"
+    system_total = system_totals(tally)
     print(f"load: {POSTS} POSTs by {CLIENTS} clients in {seconds:.1f} s ({POSTS / seconds:.0f}/s), "
           f"slowest answer {tally.slowest:.2f} s, "
           f"with 4 listing clients; every one of the {acknowledged} acknowledged logs read back by id "
           f"and listed once; totals {sum(totals.values())} per cluster, {total} in all", flush=True)
+    print(f"ingest: {RECORDS} system logs in {tally.ingest_invocations} SQS batches alongside, "
+          f"{tally.redelivered} reported failed and delivered again; stats count {system_total} "
+          f"and X-Result-Count {RECORDS}, each record once", flush=True)
     if OUTAGE:
+        tally.slowest = 0.0  # the bound is for answers while DynamoDB is down and after
         before = set(tally.created)
         outage(tally)
         new = [i for i in tally.created if i not in before]
