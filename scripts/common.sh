@@ -9,7 +9,7 @@ SAM_CLI="aws-sam-cli==1.170.0"
 CLIENT_TEST_TOOLS="waldur-api-client==8.1.3 pytest==8.4.2 schemathesis==4.32.5"
 # The functions behind HTTP routes (the rest are fed by queues and schedules).
 HTTP_FUNCTIONS="cluster-logs-create cluster-logs-get cluster-logs-delete cluster-logs-list cluster-logs-list-by-uuid
-  cluster-logs-list-by-cluster system-logs-list system-logs-retrieve system-logs-instances system-logs-stats"
+  cluster-logs-list-by-cluster system-logs-list system-logs-retrieve system-logs-instances system-logs-stats openapi-spec"
 
 # Dummy credentials and a region: DynamoDB Local accepts any, and nothing here may reach AWS.
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"

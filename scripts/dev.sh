@@ -38,7 +38,7 @@ printf 'AWS_ENDPOINT_URL_DYNAMODB=%s\nPORT=%s\n' "$AWS_ENDPOINT_URL_DYNAMODB" "$
 say "Compiling the functions and serving every route on http://127.0.0.1:$PORT (Ctrl-C stops)"
 echo "    get a token:   make token ROLES=service-logs-writer USER=alice" >&2
 echo "    try:           curl -H \"Authorization: Bearer \$TOKEN\" http://127.0.0.1:$PORT/api/service_logs/v1/cluster_logs" >&2
-echo "    the contract:  openapi.yaml" >&2
+echo "    the contract:  curl -H \"Authorization: Bearer \$TOKEN\" http://127.0.0.1:$PORT/openapi.yaml" >&2
 set -m # its own process group, so Ctrl-C and cleanup reach the functions it spawned
 cargo lambda watch -A 127.0.0.1 -P "$PORT" "${WATCH_ENV[@]}" &
 WATCH_PID=$!

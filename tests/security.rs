@@ -159,6 +159,37 @@ async fn every_system_log_route_answers_each_identity_as_its_roles_allow() {
     }
 }
 
+#[tokio::test]
+async fn the_contract_is_served_to_any_authenticated_caller() {
+    let auth = shared::identity::Authenticator::new("groups", Some(LOCAL_SECRET));
+    let request = |caller: Caller| {
+        let mut event = ApiRequest::new("GET", "/cluster_logs", "/cluster_logs")
+            .caller(caller)
+            .event();
+        event["rawPath"] = json!("/openapi.yaml");
+        event["routeKey"] = json!("GET /openapi.yaml");
+        lambda_http::request::from_str(&event.to_string()).expect("an event")
+    };
+    for (name, caller) in identities() {
+        for caller in [caller.clone(), as_local_token(&caller)] {
+            let anonymous = matches!(caller, Caller::Anonymous);
+            let response = openapi_spec::handler(&auth, request(caller))
+                .await
+                .expect("answered");
+            if anonymous {
+                assert_eq!(response.status(), 401, "{name}");
+                continue;
+            }
+            assert_eq!(response.status(), 200, "{name}");
+            let served = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+            let file =
+                std::fs::read_to_string(integration_tests::workspace_root().join("openapi.yaml"))
+                    .expect("openapi.yaml");
+            assert_eq!(served, file, "the served contract is the file");
+        }
+    }
+}
+
 /// Every list request a customer could make that might show an internal log, on every list route.
 fn probing_lists() -> Vec<ApiRequest> {
     let searches = [
