@@ -40,7 +40,8 @@ for roles in none service-logs-writer service-logs-admin service-logs-internal s
   service-logs-writer,service-logs-admin,service-logs-internal,system-logs-reader; do
   token=$(local_token "fuzz-${roles%%,*}" "${roles/none/}")
   report="$LOCAL/fuzz-${roles%%,*}$([ "$roles" = "${roles%%,*}" ] || echo -all).log"
-  if ! PYTHONPATH="$ROOT/tests/fuzz" SCHEMATHESIS_HOOKS=hooks schemathesis run openapi.yaml --url "http://127.0.0.1:$port" -H "Authorization: Bearer $token" \
+  if ! PYTHONPATH="$ROOT/tests/fuzz" SCHEMATHESIS_HOOKS=hooks schemathesis --config-file tests/fuzz/schemathesis.toml \
+    run openapi.yaml --url "http://127.0.0.1:$port" -H "Authorization: Bearer $token" \
     --checks all --exclude-checks positive_data_acceptance,unsupported_method --mode all \
     --phases examples,coverage,fuzzing \
     --max-examples "$FUZZ_EXAMPLES" --seed "${FUZZ_SEED:-20261122}" --request-timeout 30 \
