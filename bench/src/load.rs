@@ -113,99 +113,131 @@ async fn scale_counts(
     Ok(())
 }
 
-/// Grows a system-log table written by the write path to `copies + 1` times its logs: each copy
-/// moved back by `span` with ids from its own minutes, and every instance's counts scaled.
+/// Grows a table written by the write path to `copies.end` times its logs: copy `c` of each log is
+/// `move_back(log, span * c)` (`None` leaves it out), and the counters, keyed by `key`, are scaled.
+#[allow(clippy::too_many_arguments)]
+async fn grow(
+    client: &Client,
+    table: &str,
+    key: &str,
+    originals: &[Item],
+    counters: &[Item],
+    copies: std::ops::Range<u64>,
+    span: time::Duration,
+    move_back: impl Fn(&Item, time::Duration) -> Option<Item>,
+) -> Result<Duration, BoxError> {
+    let started = Instant::now();
+    let to_copy = copies.end;
+    for copy in copies {
+        let back = span * copy as i32;
+        let items = originals
+            .iter()
+            .filter_map(|item| move_back(item, back))
+            .collect();
+        put_all(client, table, items).await?;
+    }
+    scale_counts(client, table, counters.to_vec(), key, to_copy).await?;
+    Ok(started.elapsed())
+}
+
+/// Grows a system-log table: each copy moved back by `span` with ids from its own minutes.
 pub async fn grow_system_logs(
     client: &Client,
     table: &str,
     originals: &[Item],
     counters: &[Item],
-    from_copy: u64,
-    to_copy: u64,
+    copies: std::ops::Range<u64>,
     span: time::Duration,
 ) -> Result<Duration, BoxError> {
-    let started = Instant::now();
-    for copy in from_copy..to_copy {
-        let back = span * copy as i32;
-        let id_shift = ((back.whole_minutes() as u64) << 26) as i128;
-        let items: Vec<Item> = originals
-            .iter()
-            .filter_map(|item| {
-                let mut item = item.clone();
-                let id = match item.get("id") {
-                    Some(AttributeValue::N(id)) => id.parse::<i128>().ok()? - id_shift,
-                    _ => return None,
-                };
-                let id = u64::try_from(id).ok()?;
-                let created = shifted(&text(&item, "created")?, back)?;
-                item.insert("id".into(), AttributeValue::N(id.to_string()));
-                item.insert(
-                    "pk".into(),
-                    AttributeValue::S(shared::system_logs::log_key(id)),
-                );
-                item.insert(
-                    "created_key".into(),
-                    AttributeValue::S(shared::system_logs::created_key(&created, id)),
-                );
-                item.insert("created".into(), AttributeValue::S(created));
-                item.remove("claim");
-                Some(item)
-            })
-            .collect();
-        put_all(client, table, items).await?;
-    }
-    scale_counts(client, table, counters.to_vec(), "pk", to_copy).await?;
-    Ok(started.elapsed())
+    grow(
+        client,
+        table,
+        "pk",
+        originals,
+        counters,
+        copies,
+        span,
+        system_log_moved_back,
+    )
+    .await
 }
 
-/// Grows a cluster-log table the same way: fresh ULIDs from the moved times, counters scaled.
+/// Grows a cluster-log table the same way: fresh ULIDs from the moved times.
 pub async fn grow_cluster_logs(
     client: &Client,
     table: &str,
     originals: &[Item],
     counters: &[Item],
-    from_copy: u64,
-    to_copy: u64,
+    copies: std::ops::Range<u64>,
     span: time::Duration,
 ) -> Result<Duration, BoxError> {
-    let started = Instant::now();
-    let mut items = Vec::new();
-    for copy in from_copy..to_copy {
-        let back = span * copy as i32;
-        items.extend(originals.iter().filter_map(|item| {
-            let mut item = item.clone();
-            let timestamp = shifted(&text(&item, "timestamp")?, back)?;
-            let created_at = shifted(&text(&item, "created_at")?, back)?;
-            let at = shared::timestamp::parse(&created_at).ok()?;
-            let id = ulid::Ulid::from_parts(
-                (at.unix_timestamp_nanos() / 1_000_000) as u64,
-                ulid::Ulid::new().random(),
-            );
-            if item.contains_key("href") {
-                item.insert(
-                    "href".into(),
-                    AttributeValue::S(format!(
-                        "{}/cluster_logs/{id}",
-                        shared::cluster_logs::BASE_PATH
-                    )),
-                );
-            }
-            item.insert("id".into(), AttributeValue::S(id.to_string()));
-            item.insert(
-                "time_shard".into(),
-                AttributeValue::S(
-                    (id.random() % u128::from(shared::cluster_logs::TIME_SHARDS)).to_string(),
-                ),
-            );
-            item.insert("timestamp".into(), AttributeValue::S(timestamp));
-            item.insert("created_at".into(), AttributeValue::S(created_at));
-            item.remove("claim");
-            Some(item)
-        }));
+    grow(
+        client,
+        table,
+        "id",
+        originals,
+        counters,
+        copies,
+        span,
+        cluster_log_moved_back,
+    )
+    .await
+}
+
+/// A system log `back` earlier, its id taken from that minute.
+fn system_log_moved_back(item: &Item, back: time::Duration) -> Option<Item> {
+    let id_shift = ((back.whole_minutes() as u64) << 26) as i128;
+    let mut item = item.clone();
+    let id = match item.get("id") {
+        Some(AttributeValue::N(id)) => id.parse::<i128>().ok()? - id_shift,
+        _ => return None,
+    };
+    let id = u64::try_from(id).ok()?;
+    let created = shifted(&text(&item, "created")?, back)?;
+    item.insert("id".into(), AttributeValue::N(id.to_string()));
+    item.insert(
+        "pk".into(),
+        AttributeValue::S(shared::system_logs::log_key(id)),
+    );
+    item.insert(
+        "created_key".into(),
+        AttributeValue::S(shared::system_logs::created_key(&created, id)),
+    );
+    item.insert("created".into(), AttributeValue::S(created));
+    item.remove("claim");
+    Some(item)
+}
+
+/// A cluster log `back` earlier, with a fresh ULID of its moved creation time.
+fn cluster_log_moved_back(item: &Item, back: time::Duration) -> Option<Item> {
+    let mut item = item.clone();
+    let timestamp = shifted(&text(&item, "timestamp")?, back)?;
+    let created_at = shifted(&text(&item, "created_at")?, back)?;
+    let at = shared::timestamp::parse(&created_at).ok()?;
+    let id = ulid::Ulid::from_parts(
+        (at.unix_timestamp_nanos() / 1_000_000) as u64,
+        ulid::Ulid::new().random(),
+    );
+    if item.contains_key("href") {
+        item.insert(
+            "href".into(),
+            AttributeValue::S(format!(
+                "{}/cluster_logs/{id}",
+                shared::cluster_logs::BASE_PATH
+            )),
+        );
     }
-    put_all(client, table, items).await?;
-    scale_counts(client, table, counters.to_vec(), "id", to_copy).await?;
-    Ok(started.elapsed())
+    item.insert("id".into(), AttributeValue::S(id.to_string()));
+    item.insert(
+        "time_shard".into(),
+        AttributeValue::S(
+            (id.random() % u128::from(shared::cluster_logs::TIME_SHARDS)).to_string(),
+        ),
+    );
+    item.insert("timestamp".into(), AttributeValue::S(timestamp));
+    item.insert("created_at".into(), AttributeValue::S(created_at));
+    item.remove("claim");
+    Some(item)
 }
 
 /// Splits a table's items into logs and the rest (claims, counters, id blocks), by `is_log`.

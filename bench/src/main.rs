@@ -321,8 +321,7 @@ impl Bench {
                     &self.system_table,
                     logs,
                     counters,
-                    copies,
-                    wanted,
+                    copies..wanted,
                     SEED_SPAN,
                 )
                 .await?;
@@ -378,8 +377,7 @@ impl Bench {
                 &self.cluster_table,
                 logs,
                 counters,
-                written / base,
-                copies,
+                written / base..copies,
                 SEED_SPAN,
             )
             .await?;
