@@ -992,13 +992,10 @@ impl SentExpressions {
             .to_builder()
             .interceptor(sent.clone())
             .build();
-        let watched = ClusterLogsState {
-            store: shared::cluster_logs::ClusterLogStore::new(
-                aws_sdk_dynamodb::Client::from_conf(config),
-                state.store.table(),
-            ),
-            auth: state.auth.clone(),
-        };
+        let watched = integration_tests::cluster_logs_through(
+            state,
+            aws_sdk_dynamodb::Client::from_conf(config),
+        );
         (watched, sent)
     }
 

@@ -12,15 +12,14 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use integration_tests::dynamo_calls::Throttling;
 use integration_tests::{
-    ApiRequest, Caller, LOCAL_SECRET, cluster_logs_state, invoke, sqs_message, system_logs_state,
-    template,
+    ApiRequest, Caller, LOCAL_SECRET, cluster_logs_state, cluster_logs_through, invoke,
+    sqs_message, system_logs_state, system_logs_through, template,
 };
 use lambda_http::{Body, Response};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use shared::cluster_logs::{ClusterLogStore, ClusterLogsState};
 use shared::identity::Authenticator;
-use shared::system_logs::{SystemLogStore, SystemLogsState};
 
 /// Longest a request may take while DynamoDB is down or hanging: the SDK's operation timeout (4 s)
 /// for the one call that hits the outage, with room for a loaded 2-core machine.
@@ -61,13 +60,6 @@ fn assert_unavailable(response: Response<Body>, what: &str) {
     assert!(says_retry, "{what}: {body}");
     if body.get("kind").is_some() {
         assert_eq!(body["code"], "OCM-SL-503", "{what}");
-    }
-}
-
-fn with_client(state: &ClusterLogsState, client: Client) -> ClusterLogsState {
-    ClusterLogsState {
-        store: ClusterLogStore::new(client, state.store.table()),
-        auth: state.auth.clone(),
     }
 }
 
@@ -116,7 +108,7 @@ async fn total(state: &ClusterLogsState) -> u64 {
 async fn throttling_is_retried_briefly_then_answered_503_with_retry_after() {
     let state = cluster_logs_state().await;
     let (client, throttling) = Throttling::client(state.store.client(), 0);
-    let throttled = with_client(&state, client);
+    let throttled = cluster_logs_through(&state, client);
 
     throttling.throttle(2);
     let (status, _) = post("absorbed").send(&throttled).await;
@@ -150,10 +142,7 @@ async fn throttling_is_retried_briefly_then_answered_503_with_retry_after() {
 
     let system = system_logs_state().await;
     let (client, system_throttling) = Throttling::client(system.store.client(), u64::MAX);
-    let throttled_system = SystemLogsState {
-        store: SystemLogStore::new(client, system.store.table()),
-        auth: system.auth.clone(),
-    };
+    let throttled_system = system_logs_through(&system, client);
     for (route, path) in [
         ("/", "/"),
         ("/stats/", "/stats/"),
@@ -182,7 +171,7 @@ async fn throttling_is_retried_briefly_then_answered_503_with_retry_after() {
 async fn throttled_ingest_reports_every_record_and_stores_each_once_when_redelivered() {
     let state = cluster_logs_state().await;
     let (client, throttling) = Throttling::client(state.store.client(), u64::MAX);
-    let throttled = with_client(&state, client);
+    let throttled = cluster_logs_through(&state, client);
     let batch = queued("throttled", 10);
     let failed = deliver(&throttled, &batch).await;
     assert_eq!(failed.len(), 10, "every record goes back to the queue");
@@ -195,7 +184,7 @@ async fn throttled_ingest_reports_every_record_and_stores_each_once_when_redeliv
     let system = system_logs_state().await;
     let (client, throttling) = Throttling::client(system.store.client(), u64::MAX);
     let ingest = system_logs_ingest::IngestState {
-        store: SystemLogStore::new(client, system.store.table()),
+        store: system_logs_through(&system, client).store,
         mapping: Default::default(),
     };
     let record = json!({"created": "2026-11-01T10:00:00Z", "source": "api", "instance": "pod-1",
@@ -239,7 +228,7 @@ async fn a_dynamodb_that_refuses_or_hangs_gets_503s_and_failed_records_in_bounde
     let hanging = TcpListener::bind("127.0.0.1:0").expect("a port");
     let hangs_at = format!("http://{}", hanging.local_addr().expect("an address"));
     for endpoint in [refused_at, hangs_at] {
-        let broken = with_client(&state, client_at(&endpoint).await);
+        let broken = cluster_logs_through(&state, client_at(&endpoint).await);
         for (function, request) in [
             ("cluster-logs-create", post("lost?")),
             ("cluster-logs-list", list()),

@@ -7,12 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_lambda_events::event::cloudwatch_logs::{LogData, LogEntry};
 use integration_tests::dynamo_calls::CallLog;
 use integration_tests::{
-    ApiRequest, Caller, cluster_logs_state, invoke, sqs_message, system_logs_state, template,
+    ApiRequest, Caller, cluster_logs_state, cluster_logs_through, invoke, sqs_message,
+    system_logs_state, system_logs_through, template,
 };
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
-use shared::cluster_logs::{ClusterLogStore, ClusterLogsState};
+use shared::cluster_logs::ClusterLogsState;
 use shared::system_logs::{SystemLogRecord, SystemLogStore, SystemLogsState};
 
 type Permissions = BTreeSet<(String, String)>;
@@ -87,19 +88,12 @@ fn granted() -> BTreeMap<String, Permissions> {
 
 fn watched_cluster_state(state: &ClusterLogsState) -> (ClusterLogsState, CallLog) {
     let (client, log) = CallLog::watching(state.store.client());
-    let store = ClusterLogStore::new(client, state.store.table());
-    (
-        ClusterLogsState {
-            store,
-            auth: state.auth.clone(),
-        },
-        log,
-    )
+    (cluster_logs_through(state, client), log)
 }
 
 fn watched_system_store(state: &SystemLogsState) -> (SystemLogStore, CallLog) {
     let (client, log) = CallLog::watching(state.store.client());
-    (SystemLogStore::new(client, state.store.table()), log)
+    (system_logs_through(state, client).store, log)
 }
 
 fn draft(n: usize, internal: bool) -> Value {

@@ -101,6 +101,22 @@ pub async fn system_logs_state() -> SystemLogsState {
     }
 }
 
+/// The same state over the same table, reached through `client` (one that records or fails).
+pub fn cluster_logs_through(state: &ClusterLogsState, client: Client) -> ClusterLogsState {
+    ClusterLogsState {
+        store: ClusterLogStore::new(client, state.store.table()),
+        auth: state.auth.clone(),
+    }
+}
+
+/// The same state over the same table, reached through `client` (one that records or fails).
+pub fn system_logs_through(state: &SystemLogsState, client: Client) -> SystemLogsState {
+    SystemLogsState {
+        store: SystemLogStore::new(client, state.store.table()),
+        auth: state.auth.clone(),
+    }
+}
+
 /// Who sends a request, and how their identity reaches the function.
 #[derive(Debug, Clone)]
 pub enum Caller {
