@@ -972,7 +972,8 @@ impl aws_sdk_dynamodb::config::Intercept for SentExpressions {
             && let Ok(mut sent) = self.0.lock()
         {
             sent.push(format!(
-                "{} | {}",
+                "{} | {} | {}",
+                query.index_name().unwrap_or_default(),
                 query.key_condition_expression().unwrap_or_default(),
                 query.filter_expression().unwrap_or_default()
             ));
@@ -1097,4 +1098,92 @@ async fn a_time_range_in_the_search_is_read_as_a_key_range_in_either_direction()
         .await;
     assert_eq!((status, list["total"].as_u64()), (200, Some(0)), "{list}");
     assert!(sent.taken().is_empty(), "an empty range reads nothing");
+}
+
+#[tokio::test]
+async fn created_at_orders_are_read_from_the_creation_indexes_page_by_page() {
+    let state = cluster_logs_state().await;
+    let (watched, sent) = SentExpressions::watching(&state);
+    // Each log's own timestamp is older than the one before, so the two orders are opposite.
+    let mut created = Vec::new();
+    for n in 0..7 {
+        let mut log = log_for(
+            UUID,
+            &format!("sent {n}"),
+            &format!("2025-05-01T10:0{}:00Z", 9 - n),
+        );
+        log["cluster_id"] = json!(CLUSTER_ID);
+        created.push(create(&state, log).await);
+    }
+    create(
+        &state,
+        log_for("another-cluster", "elsewhere", "2025-05-01T09:00:00Z"),
+    )
+    .await;
+    let oldest_first = created.clone();
+    let newest_first: Vec<String> = created.into_iter().rev().collect();
+    for (route, request, index) in [
+        ("by uuid", list_by_uuid(UUID), "cluster-uuid-created-index"),
+        (
+            "by cluster id",
+            list_by_cluster().query("cluster_id", CLUSTER_ID),
+            "cluster-id-created-index",
+        ),
+        (
+            "all, searched by uuid",
+            list_all().query("search", &format!("cluster_uuid = '{UUID}'")),
+            "cluster-uuid-created-index",
+        ),
+    ] {
+        for (order, expected) in [
+            ("created_at desc", &newest_first),
+            ("created_at asc", &oldest_first),
+        ] {
+            let mut read = Vec::new();
+            for page in 1..=3 {
+                let (status, list) = request
+                    .clone()
+                    .query("orderBy", order)
+                    .query("size", "3")
+                    .query("page", &page.to_string())
+                    .send(&watched)
+                    .await;
+                assert_eq!(status, 200, "{route}: {list}");
+                assert_eq!(list["total"], 7, "{route} {order} page {page}");
+                read.extend(ids(&list));
+            }
+            assert_eq!(&read, expected, "{route}: {order}, page by page");
+            let queries = sent.taken();
+            assert!(
+                !queries.is_empty() && queries.iter().all(|q| q.starts_with(index)),
+                "{route}: {order} is read from {index}: {queries:?}"
+            );
+        }
+    }
+    let (status, list) = list_all()
+        .query("orderBy", "created_at desc")
+        .query("size", "2")
+        .send(&watched)
+        .await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["total"], 8);
+    let queries: Vec<String> = sent
+        .taken()
+        .into_iter()
+        .filter(|q| !q.starts_with("counter-index"))
+        .collect();
+    assert!(
+        queries.len() >= 4 && queries.iter().all(|q| q.starts_with("time-created-index")),
+        "the all-clusters list merges the time shards by creation: {queries:?}"
+    );
+    let (_, first) = list_all()
+        .query("orderBy", "created_at")
+        .query("size", "1")
+        .send(&watched)
+        .await;
+    assert_eq!(
+        ids(&first),
+        oldest_first[..1],
+        "the first log created comes first"
+    );
 }

@@ -111,6 +111,13 @@ fn cluster_requests(function: &str, id: &str) -> Vec<ApiRequest> {
                 .query("search", "severity IN ('Info') AND summary ILIKE '%log%'"),
             base.clone().query("search", "cluster_uuid = 'uuid-1'"),
             base.clone().query("search", "cluster_id = 'id-1'"),
+            base.clone().query("orderBy", "created_at desc"),
+            base.clone()
+                .query("search", "cluster_uuid = 'uuid-1'")
+                .query("orderBy", "created_at"),
+            base.clone()
+                .query("search", "cluster_id = 'id-1'")
+                .query("orderBy", "created_at desc"),
             base.clone()
                 .query("search", "timestamp >= '2026-11-02T00:00:00Z'")
                 .query("orderBy", "timestamp asc"),

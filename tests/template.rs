@@ -67,8 +67,19 @@ async fn system_log_tables_have_every_index_the_store_queries() {
 async fn tables_made_from_the_template_have_every_index_the_store_queries() {
     let client = dynamodb().await;
     let (name, indexes) = created_index_names(&client, "ClusterLogsTable").await;
-    use shared::cluster_logs::{CLUSTER_ID_INDEX, CLUSTER_UUID_INDEX, TIME_INDEX};
-    for index in [CLUSTER_UUID_INDEX, CLUSTER_ID_INDEX, TIME_INDEX] {
+    use shared::cluster_logs::{
+        CLUSTER_ID_CREATED_INDEX, CLUSTER_ID_INDEX, CLUSTER_UUID_CREATED_INDEX, CLUSTER_UUID_INDEX,
+        COUNTER_INDEX, TIME_CREATED_INDEX, TIME_INDEX,
+    };
+    for index in [
+        CLUSTER_UUID_INDEX,
+        CLUSTER_ID_INDEX,
+        TIME_INDEX,
+        CLUSTER_UUID_CREATED_INDEX,
+        CLUSTER_ID_CREATED_INDEX,
+        TIME_CREATED_INDEX,
+        COUNTER_INDEX,
+    ] {
         assert!(
             indexes.contains(index),
             "{index} is declared in template.yaml and created locally"

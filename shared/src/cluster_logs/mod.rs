@@ -11,7 +11,7 @@ mod store;
 
 pub use error::{ClusterLogError, ErrorCode};
 pub use model::{ClusterLog, ClusterLogDraft, SEVERITIES, Visibility};
-pub use query::{ClusterLogFilter, ClusterScope, PageRequest};
+pub use query::{ClusterLogFilter, ClusterScope, PageRequest, SortTime};
 pub use store::{ClusterLogStore, Created, ListPage, StoredClusterLog};
 
 /// Base path of every cluster-log route.
@@ -39,4 +39,7 @@ impl ClusterLogsState {
     }
 }
 
-pub use store::{CLUSTER_ID_INDEX, CLUSTER_UUID_INDEX, COUNTER_INDEX, TIME_INDEX, TIME_SHARDS};
+pub use store::{
+    CLUSTER_ID_CREATED_INDEX, CLUSTER_ID_INDEX, CLUSTER_UUID_CREATED_INDEX, CLUSTER_UUID_INDEX,
+    COUNTER_INDEX, TIME_CREATED_INDEX, TIME_INDEX, TIME_SHARDS,
+};

@@ -13,9 +13,27 @@ pub const MAX_PAGE_SIZE: u32 = 500;
 /// Deepest item a page may start at: deeper pages would read more than any client needs.
 pub const MAX_OFFSET: u64 = 50_000;
 
-/// Most matches a list orders in memory (any `orderBy` but `timestamp` in either direction); beyond it, a 400
+/// Most matches a list orders in memory (any `orderBy` but `timestamp` or `created_at`, in either
+/// direction); beyond it, a 400
 /// asks for a narrower search.
 pub const MAX_SORTED: usize = 10_000;
+
+/// The time field a list is read in the order of: each has its own indexes (docs/data-model.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortTime {
+    Timestamp,
+    CreatedAt,
+}
+
+impl SortTime {
+    /// The attribute the indexes of this order sort by.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            SortTime::Timestamp => "timestamp",
+            SortTime::CreatedAt => "created_at",
+        }
+    }
+}
 
 /// `orderBy` (or `order`, as the Go SDK sends it): fields with their directions, first first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,17 +78,20 @@ impl ClusterLogOrder {
         Ok((!keys.is_empty()).then_some(ClusterLogOrder(keys)))
     }
 
-    /// How an index serves this order, read forwards (`Some(true)`: oldest `timestamp` first) or
-    /// backwards (`Some(false)`: newest first); `None` when no index does.
-    pub fn index_direction(&self) -> Option<bool> {
-        match self.0.as_slice() {
-            [("timestamp", descending)] | [("timestamp", descending), ("id", _)]
-                if self.0.iter().all(|(_, d)| d == descending) =>
-            {
-                Some(!descending)
-            }
-            _ => None,
-        }
+    /// How an index serves this order: by which time field, read forwards (`true`: oldest first) or
+    /// backwards (`false`: newest first); `None` when no index does.
+    pub fn index_order(&self) -> Option<(SortTime, bool)> {
+        let (field, descending) = match self.0.as_slice() {
+            [(field, descending)] => (field, descending),
+            [(field, descending), ("id", tie)] if tie == descending => (field, descending),
+            _ => return None,
+        };
+        let sort = match *field {
+            "timestamp" => SortTime::Timestamp,
+            "created_at" => SortTime::CreatedAt,
+            _ => return None,
+        };
+        Some((sort, !descending))
     }
 
     pub fn compare(&self, a: &ClusterLog, b: &ClusterLog) -> std::cmp::Ordering {
@@ -235,20 +256,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_timestamp_orders_are_read_from_the_index() -> Result<(), ClusterLogError> {
-        let direction = |text: &str| -> Result<Option<bool>, ClusterLogError> {
-            Ok(ClusterLogOrder::parse(text)?.and_then(|order| order.index_direction()))
+    fn timestamp_and_created_at_orders_are_read_from_their_indexes() -> Result<(), ClusterLogError>
+    {
+        let read = |text: &str| -> Result<Option<(SortTime, bool)>, ClusterLogError> {
+            Ok(ClusterLogOrder::parse(text)?.and_then(|order| order.index_order()))
         };
-        assert_eq!(direction("timestamp desc")?, Some(false));
-        assert_eq!(direction("timestamp desc, id desc")?, Some(false));
-        assert_eq!(direction("timestamp")?, Some(true));
-        assert_eq!(direction("TIMESTAMP asc, id asc")?, Some(true));
+        use SortTime::{CreatedAt, Timestamp};
+        assert_eq!(read("timestamp desc")?, Some((Timestamp, false)));
+        assert_eq!(read("timestamp desc, id desc")?, Some((Timestamp, false)));
+        assert_eq!(read("timestamp")?, Some((Timestamp, true)));
+        assert_eq!(read("TIMESTAMP asc, id asc")?, Some((Timestamp, true)));
+        assert_eq!(read("created_at desc")?, Some((CreatedAt, false)));
+        assert_eq!(read("created_at asc, id asc")?, Some((CreatedAt, true)));
         for sorted_here in [
             "timestamp desc, id asc",
-            "created_at desc",
+            "created_at desc, timestamp desc",
             "severity, timestamp desc",
         ] {
-            assert_eq!(direction(sorted_here)?, None, "{sorted_here}");
+            assert_eq!(read(sorted_here)?, None, "{sorted_here}");
         }
         Ok(())
     }

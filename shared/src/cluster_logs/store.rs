@@ -3,7 +3,8 @@
 //! - Logs: key `id` (a ULID). GSIs `cluster-uuid-index` and `cluster-id-index` (partition: the
 //!   cluster's UUID or id, sort: `timestamp`) serve per-cluster lists; `time-index` (partition:
 //!   `time_shard`, one of [`TIME_SHARDS`], sort: `timestamp`) serves the all-clusters list as a
-//!   merge of one Query per shard, so no single partition takes every write.
+//!   merge of one Query per shard, so no single partition takes every write. The same three
+//!   partitions sorted by `created_at` (`*-created-index`) serve lists in the order of creation.
 //! - Counters: `id` = `#count#<expiry>#<shard>`, the public and internal logs of one time shard that
 //!   expire at the same instant (see [`crate::retention`]), changed in the same transaction as each
 //!   write and delete, and carrying that `expires_at` so DynamoDB deletes them with their logs.
@@ -14,7 +15,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use ulid::Ulid;
 
-use super::query::MAX_SORTED;
+use super::query::{MAX_SORTED, SortTime};
 use super::{ClusterLog, ClusterLogError, ClusterLogFilter, ClusterScope, PageRequest, Visibility};
 use crate::batch::{
     Applied, CLAIM, CountChange, CountedAction, Entry, OnceWriter, Outcome, Storable, apply_counted,
@@ -27,6 +28,10 @@ use crate::retention::{EXPIRES_AT, Lifetime, bucket_name, item_is_live};
 pub const CLUSTER_UUID_INDEX: &str = "cluster-uuid-index";
 pub const CLUSTER_ID_INDEX: &str = "cluster-id-index";
 pub const TIME_INDEX: &str = "time-index";
+/// The same three partitions sorted by `created_at`, for lists in the order of creation.
+pub const CLUSTER_UUID_CREATED_INDEX: &str = "cluster-uuid-created-index";
+pub const CLUSTER_ID_CREATED_INDEX: &str = "cluster-id-created-index";
+pub const TIME_CREATED_INDEX: &str = "time-created-index";
 pub const COUNTER_INDEX: &str = "counter-index";
 const COUNTER_KIND: &str = "counter_kind";
 const COUNTER: &str = "count";
@@ -36,10 +41,30 @@ const TIME_SHARD: &str = "time_shard";
 const COUNTER_PREFIX: &str = "#count#";
 const PUBLIC_COUNT: &str = "public_logs";
 const INTERNAL_COUNT: &str = "internal_logs";
-const ORDER: NewestFirst = NewestFirst {
-    sort_attribute: "timestamp",
-    tie_breaker: "id",
-};
+
+/// The indexes a list reads, by the time field it is read in the order of.
+struct ListIndexes {
+    by_uuid: &'static str,
+    by_id: &'static str,
+    by_time: &'static str,
+}
+
+impl ListIndexes {
+    fn sorted_by(sort: SortTime) -> Self {
+        match sort {
+            SortTime::Timestamp => ListIndexes {
+                by_uuid: CLUSTER_UUID_INDEX,
+                by_id: CLUSTER_ID_INDEX,
+                by_time: TIME_INDEX,
+            },
+            SortTime::CreatedAt => ListIndexes {
+                by_uuid: CLUSTER_UUID_CREATED_INDEX,
+                by_id: CLUSTER_ID_CREATED_INDEX,
+                by_time: TIME_CREATED_INDEX,
+            },
+        }
+    }
+}
 
 /// How a list reads its index partitions: which way, over which range of `timestamp`.
 struct Reading {
@@ -318,24 +343,31 @@ impl ClusterLogStore {
             visibility,
             filter.search.as_ref().and_then(|search| search.filter()),
         );
-        // `timestamp` is every index's sort key: the order reads it forwards or backwards, and a
-        // time range in the search becomes the key condition, so only that range is read.
-        let index_direction = match &filter.order {
-            None => Some(false),
-            Some(order) => order.index_direction(),
+        // `timestamp` and `created_at` each have their indexes: an order on either reads them
+        // forwards or backwards, and a range of it in the search becomes the key condition, so
+        // only that range is read. Other orders read by `timestamp` and sort in memory.
+        let index_order = match &filter.order {
+            None => Some((SortTime::Timestamp, false)),
+            Some(order) => order.index_order(),
+        };
+        let (sort, forward) = index_order.unwrap_or((SortTime::Timestamp, false));
+        let indexes = ListIndexes::sorted_by(sort);
+        let newest_first = NewestFirst {
+            sort_attribute: sort.attribute(),
+            tie_breaker: "id",
         };
         let (lower, upper) = filter
             .search
             .as_ref()
-            .map_or((None, None), |search| search.range(ORDER.sort_attribute));
+            .map_or((None, None), |search| search.range(sort.attribute()));
         if lower.zip(upper).is_some_and(|(lower, upper)| lower > upper) {
             // An empty range (DynamoDB would reject it as a BETWEEN): nothing matches.
             return Ok(ListPage::default());
         }
         let read = Reading {
-            forward: index_direction.unwrap_or(false),
+            forward,
             range: SortRange {
-                attribute: ORDER.sort_attribute,
+                attribute: sort.attribute(),
                 lower: lower.map(str::to_owned),
                 upper: upper.map(str::to_owned),
             },
@@ -345,7 +377,7 @@ impl ClusterLogStore {
                 let queries = (0..TIME_SHARDS)
                     .map(|shard| {
                         self.partition(
-                            Some(TIME_INDEX),
+                            Some(indexes.by_time),
                             TIME_SHARD,
                             shard.to_string(),
                             visibility.clone(),
@@ -371,7 +403,7 @@ impl ClusterLogStore {
                 let filter = both(same_id, visibility);
                 (
                     vec![self.partition(
-                        Some(CLUSTER_UUID_INDEX),
+                        Some(indexes.by_uuid),
                         "cluster_uuid",
                         uuid.clone(),
                         filter,
@@ -385,7 +417,7 @@ impl ClusterLogStore {
                 id: Some(id),
             } => (
                 vec![self.partition(
-                    Some(CLUSTER_ID_INDEX),
+                    Some(indexes.by_id),
                     "cluster_id",
                     id.clone(),
                     visibility,
@@ -403,12 +435,8 @@ impl ClusterLogStore {
             page.size == 0 || known_total.is_some_and(|total| page.offset() >= total);
         let now = self.lifetime.now();
         let order = |a: &Item, b: &Item| {
-            let newest_first = ORDER.compare(a, b);
-            if read.forward {
-                newest_first.reverse()
-            } else {
-                newest_first
-            }
+            let order = newest_first.compare(a, b);
+            if read.forward { order.reverse() } else { order }
         };
         // Logs past their retention are gone, deleted by DynamoDB yet or not; the search is applied
         // to each log as it is read.
@@ -423,12 +451,12 @@ impl ClusterLogStore {
             order: &order,
             keep: &keep,
         };
-        if let Some(order) = filter.order.as_ref().filter(|_| index_direction.is_none()) {
+        if let Some(order) = filter.order.as_ref().filter(|_| index_order.is_none()) {
             // Orders no index serves: read every match (up to the cap) and sort them here.
             let all = read_window(&self.client, queries, &merge, 0, MAX_SORTED + 1).await?;
             if all.items.len() > MAX_SORTED {
                 return Err(ClusterLogError::BadRequest(format!(
-                    "More than {MAX_SORTED} logs match; narrow the search to order them by anything but 'timestamp'"
+                    "More than {MAX_SORTED} logs match; narrow the search to order them by anything but 'timestamp' or 'created_at'"
                 )));
             }
             let mut logs = all
