@@ -99,3 +99,36 @@ async fn every_system_log_event_gets_200() {
         "every system-log API event file was replayed (tests/system_logs_ingest.rs replays the rest)"
     );
 }
+
+#[tokio::test]
+async fn the_contract_event_gets_the_openapi_file() {
+    let auth = shared::identity::Authenticator::new("groups", None);
+    let response = openapi_spec::handler(&auth, sample_event("openapi-spec"))
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), 200);
+    let served = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+    assert!(
+        served.starts_with("openapi: 3.1"),
+        "{}",
+        &served[..40.min(served.len())]
+    );
+}
+
+#[test]
+fn every_function_has_a_sample_event() {
+    let events = integration_tests::file_names("events");
+    for function in integration_tests::file_names("functions") {
+        assert!(
+            events
+                .iter()
+                .any(|event| event
+                    .strip_suffix(".json")
+                    .is_some_and(|name| name == function
+                        || name
+                            .strip_prefix(&function)
+                            .is_some_and(|rest| rest.starts_with('-')))),
+            "events/ has no sample event for {function}"
+        );
+    }
+}

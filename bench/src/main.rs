@@ -38,7 +38,7 @@ const INGEST_BATCH: usize = 10_000;
 const SEED_SPAN: time::Duration = time::Duration::days(8);
 
 /// The functions, by crate name, with the sample event each is fed when warm.
-const FUNCTIONS: [&str; 13] = [
+const FUNCTIONS: [&str; 14] = [
     "cluster-logs-create",
     "cluster-logs-delete",
     "cluster-logs-get",
@@ -46,6 +46,7 @@ const FUNCTIONS: [&str; 13] = [
     "cluster-logs-list",
     "cluster-logs-list-by-cluster",
     "cluster-logs-list-by-uuid",
+    "openapi-spec",
     "system-logs-cap",
     "system-logs-ingest",
     "system-logs-instances",
@@ -149,8 +150,18 @@ async fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Says what the bench does next, and how long it has run so far.
 fn step(what: &str) {
-    eprintln!("\x1b[1m==> {what}\x1b[0m");
+    static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let elapsed = STARTED
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs();
+    eprintln!(
+        "\x1b[1m==> [{}:{:02}] {what}\x1b[0m",
+        elapsed / 60,
+        elapsed % 60
+    );
 }
 
 impl Bench {
