@@ -105,31 +105,36 @@ fn draft(n: usize, internal: bool) -> Value {
 /// The requests of one cluster-log function: every shape its route takes.
 fn cluster_requests(function: &str, id: &str) -> Vec<ApiRequest> {
     let list_variants = |base: ApiRequest| -> Vec<ApiRequest> {
-        vec![
-            base.clone(),
-            base.clone()
-                .query("search", "severity IN ('Info') AND summary ILIKE '%log%'"),
-            base.clone().query("search", "cluster_uuid = 'uuid-1'"),
-            base.clone().query("search", "cluster_id = 'id-1'"),
-            base.clone().query("orderBy", "created_at desc"),
-            base.clone()
-                .query("search", "cluster_uuid = 'uuid-1'")
-                .query("orderBy", "created_at"),
-            base.clone()
-                .query("search", "cluster_id = 'id-1'")
-                .query("orderBy", "created_at desc"),
-            base.clone()
-                .query("search", "timestamp >= '2026-11-02T00:00:00Z'")
-                .query("orderBy", "timestamp asc"),
-            base.clone()
-                .query("orderBy", "severity desc")
-                .query("format", "csv"),
-            base.clone()
-                .query("page", "2")
-                .query("size", "1")
-                .query("fields", "summary"),
-            base.caller(Caller::customer()),
-        ]
+        let variants: [&[(&str, &str)]; 10] = [
+            &[],
+            &[("search", "severity IN ('Info') AND summary ILIKE '%log%'")],
+            &[("search", "cluster_uuid = 'uuid-1'")],
+            &[("search", "cluster_id = 'id-1'")],
+            &[("orderBy", "created_at desc")],
+            &[
+                ("search", "cluster_uuid = 'uuid-1'"),
+                ("orderBy", "created_at"),
+            ],
+            &[
+                ("search", "cluster_id = 'id-1'"),
+                ("orderBy", "created_at desc"),
+            ],
+            &[
+                ("search", "timestamp >= '2026-11-02T00:00:00Z'"),
+                ("orderBy", "timestamp asc"),
+            ],
+            &[("orderBy", "severity desc"), ("format", "csv")],
+            &[("page", "2"), ("size", "1"), ("fields", "summary")],
+        ];
+        variants
+            .iter()
+            .map(|params| {
+                params.iter().fold(base.clone(), |request, (name, value)| {
+                    request.query(name, value)
+                })
+            })
+            .chain([base.clone().caller(Caller::customer())])
+            .collect()
     };
     match function {
         "cluster-logs-create" => {
