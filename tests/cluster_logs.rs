@@ -1186,4 +1186,28 @@ async fn created_at_orders_are_read_from_the_creation_indexes_page_by_page() {
         oldest_first[..1],
         "the first log created comes first"
     );
+    // A window of creation times is the key range of the created_at indexes (a FilterExpression
+    // may not name an index's key), and a filter on created_at while reading by timestamp.
+    let since = "created_at >= '2000-01-01T00:00:00Z' AND severity = 'Info'";
+    sent.taken();
+    for order in ["created_at desc", "timestamp desc"] {
+        let (status, list) = list_by_uuid(UUID)
+            .query("search", since)
+            .query("orderBy", order)
+            .send(&watched)
+            .await;
+        assert_eq!(
+            (status, list["total"].as_u64()),
+            (200, Some(7)),
+            "{order}: {list}"
+        );
+        let queries = sent.taken();
+        let by_creation = order.starts_with("created_at");
+        assert!(
+            queries
+                .iter()
+                .all(|q| q.contains("#sk") == by_creation && !q.contains("created_at")),
+            "{order}: {queries:?}"
+        );
+    }
 }

@@ -522,8 +522,15 @@ const FILTER_MAX_BYTES: usize = 3_072;
 const BOOLEAN_FIELD: &str = "internal_only";
 const LIST_FIELD: &str = "doc_references";
 /// Key attributes of the table or an index: a FilterExpression may not name them, so conditions on
-/// them are applied while reading (a cluster equality becomes the Query's key instead).
-const KEY_FIELDS: [&str; 4] = ["id", "cluster_uuid", "cluster_id", "timestamp"];
+/// them are applied while reading (a cluster equality becomes the Query's key, and a range of the
+/// list's order field its key range, instead).
+const KEY_FIELDS: [&str; 5] = [
+    "id",
+    "cluster_uuid",
+    "cluster_id",
+    "timestamp",
+    "created_at",
+];
 
 /// Builds a FilterExpression: every field name and value goes in as a placeholder (`#s0`, `:s0`),
 /// so nothing a caller writes is ever part of the expression's text.

@@ -66,7 +66,7 @@ impl ListIndexes {
     }
 }
 
-/// How a list reads its index partitions: which way, over which range of `timestamp`.
+/// How a list reads its index partitions: which way, over which range of their sort key.
 struct Reading {
     forward: bool,
     range: SortRange,
