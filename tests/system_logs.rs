@@ -741,3 +741,45 @@ async fn the_write_path_scrubs_cuts_and_stores_a_record_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_first_page_is_read_with_the_counts_and_a_page_past_the_end_reads_no_logs() {
+    use integration_tests::dynamo_calls::CallLog;
+    let state = system_logs_state().await;
+    let all = seed(&state, 25).await;
+    let (client, calls) = CallLog::watching(state.store.client());
+    let watched = integration_tests::system_logs_through(&state, client);
+    let table = state.store.table().to_owned();
+    let level_index = (
+        "dynamodb:Query".to_owned(),
+        format!("{table}/index/level-index"),
+    );
+    let filters = [("level_gte", "30"), ("source", "worker")];
+    let first = with(list(), &filters).answer(&watched).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(ids(&first), reference(&all, &filters)[..ids(&first).len()]);
+    assert_eq!(
+        first.header("x-result-count"),
+        Some(reference(&all, &filters).len().to_string().as_str())
+    );
+    assert!(
+        calls.permissions().contains(&level_index),
+        "{:?}",
+        calls.permissions()
+    );
+
+    let (client, calls) = CallLog::watching(state.store.client());
+    let watched = integration_tests::system_logs_through(&state, client);
+    let past = with(list(), &[filters[0], filters[1], ("page", "99")])
+        .answer(&watched)
+        .await;
+    assert_eq!(
+        (past.status, past.body),
+        (404, json!({"detail": "Invalid page."}))
+    );
+    assert!(
+        !calls.permissions().contains(&level_index),
+        "the count said there is no page 99: no logs read {:?}",
+        calls.permissions()
+    );
+}
