@@ -80,6 +80,8 @@ class Tally:
         self.statuses = {}
         self.server_errors = []
         self.created = {}  # id -> cluster
+        self.acknowledged_at = {}  # id -> time.monotonic() of its 201
+        self.outage_times = {}  # what happened to DynamoDB Local when: "stopped", "exited", ...
         self.unavailable = 0
         self.slowest = 0.0
         self.ingest_invocations = 0
@@ -111,8 +113,10 @@ def post(tally, n, outage=False):
     status, headers, payload, seconds = client().send("POST", f"{BASE}/cluster_logs", WRITER, body)
     tally.record(status, payload, seconds)
     if status == 201:
+        log_id = json.loads(payload)["id"]
         with tally.lock:
-            tally.created[json.loads(payload)["id"]] = cluster
+            tally.created[log_id] = cluster
+            tally.acknowledged_at[log_id] = time.monotonic()
     elif status == 503 and outage:
         error = json.loads(payload)
         assert "retry" in error["reason"] and headers.get("retry-after") == "1", (error, headers)
@@ -146,11 +150,11 @@ def read_back(tally, ids):
     def get(log_id):
         status, _, payload, seconds = client().send("GET", f"{BASE}/cluster_logs/{log_id}", READER)
         tally.record(status, payload, seconds)
-        return None if status == 200 else (log_id, status, payload[:200])
+        return None if status == 200 else (log_id, status, when(tally, log_id), payload[:200])
 
     with ThreadPoolExecutor(CLIENTS) as pool:
         unreadable = [failure for failure in pool.map(get, ids) if failure]
-    totals = {}
+    totals, listed = {}, {}
     for cluster in CLUSTERS:
         expected = sorted(i for i, c in tally.created.items() if c == cluster)
         seen, page = [], 1
@@ -164,17 +168,22 @@ def read_back(tally, ids):
             if len(body["items"]) < 500:
                 break
             page += 1
-        missing = sorted(set(expected) - set(seen))
-        assert not unreadable and not missing, (
-            f"{len(unreadable)} acknowledged logs not readable by id: {unreadable[:3]}; "
-            f"{len(missing)} of {cluster} not listed: {missing[:3]}")
-        assert body["total"] == len(expected), f"{cluster}: total {body['total']}, acknowledged {len(expected)}"
-        assert len(seen) == len(set(seen)), f"{cluster}: an id listed twice"
-        assert sorted(seen) == expected, f"{cluster}: listed ids differ from the acknowledged ones"
-        totals[cluster] = body["total"]
+        listed[cluster] = (expected, seen, body["total"])
     status, _, payload, _ = client().send("GET", f"{BASE}/cluster_logs?size=0", READER)
     assert status == 200
-    return totals, json.loads(payload)["total"]
+    counted = json.loads(payload)["total"]
+    missing = {c: sorted(set(e) - set(s)) for c, (e, s, _) in listed.items() if set(e) - set(s)}
+    # Everything known about a lost log, so that a failure says where it went.
+    assert not unreadable and not missing, (
+        f"{len(unreadable)} acknowledged logs not readable by id: {unreadable[:3]}; "
+        f"not listed in their cluster: {missing}; the counters hold {counted} logs "
+        f"for {len(tally.created)} acknowledged")
+    for cluster, (expected, seen, total) in listed.items():
+        assert total == len(expected), f"{cluster}: total {total}, acknowledged {len(expected)}"
+        assert len(seen) == len(set(seen)), f"{cluster}: an id listed twice"
+        assert sorted(seen) == expected, f"{cluster}: listed ids differ from the acknowledged ones"
+        totals[cluster] = total
+    return totals, counted
 
 
 INSTANCES = [("api", "waldur-api-0"), ("api", "waldur-api-1"), ("worker", "waldur-worker-0"),
@@ -259,6 +268,29 @@ def port_open(port):
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def wait_for_exit(pid, limit=60):
+    """Until process `pid` has exited (a zombie waiting for its parent counts as exited)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"DynamoDB Local (pid {pid}) still running {limit} s after SIGTERM")
+
+
+def when(tally, log_id):
+    """When a log was acknowledged, against what happened to DynamoDB Local, for a failure message."""
+    at = tally.acknowledged_at.get(log_id)
+    if at is None or not tally.outage_times:
+        return ""
+    return "acknowledged " + ", ".join(
+        f"{at - moment:+.2f} s after it {event}" for event, moment in tally.outage_times.items())
+
+
 def outage(tally):
     """POSTs without pause while DynamoDB Local is stopped (at 1 s) and started again (at 4 s)."""
     pid = int(os.environ["DYNAMODB_PID"])
@@ -282,9 +314,15 @@ def outage(tally):
     for thread in threads:
         thread.start()
     time.sleep(1)
+    tally.outage_times["stopped"] = time.monotonic()
     os.kill(pid, signal.SIGTERM)
     while port_open(dynamodb_port):
         time.sleep(0.05)
+    tally.outage_times["port closed"] = time.monotonic()
+    # The old process may still be writing its database after its port closes: a new one must not
+    # open the same files until it is gone.
+    wait_for_exit(pid)
+    tally.outage_times["exited"] = time.monotonic()
     time.sleep(3)
     with open(os.environ["DYNAMODB_LOG"], "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
@@ -293,6 +331,7 @@ def outage(tally):
     while not port_open(dynamodb_port):
         time.sleep(0.1)
     restarted_at[0] = time.monotonic()
+    tally.outage_times["started again"] = restarted_at[0]
     time.sleep(3)
     stop.set()
     for thread in threads:
@@ -326,7 +365,11 @@ def main():
         assert tally.slowest < BOUND_SECONDS, f"slowest answer {tally.slowest:.1f} s"
         print(f"outage: DynamoDB Local stopped and started again under {CLIENTS} clients: "
               f"{len(new)} POSTs acknowledged and all read back, {tally.unavailable} answered 503 "
-              f"with Retry-After; slowest answer {tally.slowest:.2f} s; functions not restarted", flush=True)
+              f"with Retry-After; slowest answer {tally.slowest:.2f} s; functions not restarted; "
+              f"the stopped process exited "
+              f"{tally.outage_times['exited'] - tally.outage_times['stopped']:.2f} s after SIGTERM "
+              f"(its port closed after "
+              f"{tally.outage_times['port closed'] - tally.outage_times['stopped']:.2f} s)", flush=True)
     lost = 0
     print(f"load total: {tally.requests} requests sent, statuses {dict(sorted(tally.statuses.items()))}, "
           f"{lost} acknowledged logs lost", flush=True)
