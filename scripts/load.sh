@@ -2,7 +2,7 @@
 # make load (and, smaller, make test): LOAD_CLIENTS (32) clients send LOAD_POSTS (20,000) cluster logs
 # to every route served as `make dev` serves them, with lists and LOAD_RECORDS (a quarter as many)
 # system logs through system-logs-ingest running alongside; then DynamoDB Local
-# is stopped and started again on the same data under load (LOAD_OUTAGE=0 skips that). Only
+# is killed and started again on the same data under load (LOAD_OUTAGE=0 skips that). Only
 # 127.0.0.1; bounded by LOAD_MAX_SECONDS. What it checks: tests/load/load.py.
 source "$(dirname "$0")/common.sh"
 require_prerequisites
@@ -30,7 +30,7 @@ RUST_LOG=warn serve_functions "$port" "$log" "${LOAD_INSTANCES:-8}"
 writer=$(local_token load-writer service-logs-writer)
 reader=$(local_token load-reader service-logs-internal,system-logs-reader)
 wait_for_routes "$port" "$reader" "$log"
-say "Load: ${LOAD_CLIENTS:-32} clients, ${LOAD_POSTS:-20000} POSTs with lists alongside$([ "${LOAD_OUTAGE:-1}" = 0 ] || echo ', then DynamoDB Local stopped and started again')"
+say "Load: ${LOAD_CLIENTS:-32} clients, ${LOAD_POSTS:-20000} POSTs with lists alongside$([ "${LOAD_OUTAGE:-1}" = 0 ] || echo ', then DynamoDB Local killed and started again')"
 LOAD_PORT=$port LOAD_WRITER_TOKEN=$writer LOAD_READER_TOKEN=$reader DYNAMODB_PID=$DYNAMODB_PID \
   DYNAMODB_COMMAND=$DYNAMODB_COMMAND DYNAMODB_LOG=$DYNAMODB_LOG DYNAMODB_PORT=$DYNAMODB_PORT \
   DYNAMODB_PID_FILE=$pid_file PYTHONDONTWRITEBYTECODE=1 python3 tests/load/load.py
