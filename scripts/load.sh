@@ -20,6 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 start_dynamodb_local "$(free_port)" "$data"
+# The outage kills this process on purpose: no "Killed" report from bash for it.
+disown "$DYNAMODB_PID" 2>/dev/null || true
 cargo run --quiet --locked -p devtools --bin create-tables
 port=$(free_port)
 log="$LOCAL/load-server.log"
