@@ -113,18 +113,34 @@ async fn scale_counts(
     Ok(())
 }
 
+/// A kind of log the bench grows: its table's key attribute, and how one log is moved back in
+/// time (`None` leaves it out).
+pub struct LogKind {
+    key: &'static str,
+    moved_back: fn(&Item, time::Duration) -> Option<Item>,
+}
+
+/// System logs: each copy moved back with ids from its own minutes.
+pub const SYSTEM_LOGS: LogKind = LogKind {
+    key: "pk",
+    moved_back: system_log_moved_back,
+};
+
+/// Cluster logs: fresh ULIDs from the moved times.
+pub const CLUSTER_LOGS: LogKind = LogKind {
+    key: "id",
+    moved_back: cluster_log_moved_back,
+};
+
 /// Grows a table written by the write path to `copies.end` times its logs: copy `c` of each log is
-/// `move_back(log, span * c)` (`None` leaves it out), and the counters, keyed by `key`, are scaled.
-#[allow(clippy::too_many_arguments)]
-async fn grow(
+/// moved back by `span * c`, and the counters are scaled to match.
+pub async fn grow(
     client: &Client,
     table: &str,
-    key: &str,
-    originals: &[Item],
-    counters: &[Item],
+    kind: &LogKind,
+    (originals, counters): (&[Item], &[Item]),
     copies: std::ops::Range<u64>,
     span: time::Duration,
-    move_back: impl Fn(&Item, time::Duration) -> Option<Item>,
 ) -> Result<Duration, BoxError> {
     let started = Instant::now();
     let to_copy = copies.end;
@@ -132,56 +148,12 @@ async fn grow(
         let back = span * copy as i32;
         let items = originals
             .iter()
-            .filter_map(|item| move_back(item, back))
+            .filter_map(|item| (kind.moved_back)(item, back))
             .collect();
         put_all(client, table, items).await?;
     }
-    scale_counts(client, table, counters.to_vec(), key, to_copy).await?;
+    scale_counts(client, table, counters.to_vec(), kind.key, to_copy).await?;
     Ok(started.elapsed())
-}
-
-/// Grows a system-log table: each copy moved back by `span` with ids from its own minutes.
-pub async fn grow_system_logs(
-    client: &Client,
-    table: &str,
-    originals: &[Item],
-    counters: &[Item],
-    copies: std::ops::Range<u64>,
-    span: time::Duration,
-) -> Result<Duration, BoxError> {
-    grow(
-        client,
-        table,
-        "pk",
-        originals,
-        counters,
-        copies,
-        span,
-        system_log_moved_back,
-    )
-    .await
-}
-
-/// Grows a cluster-log table the same way: fresh ULIDs from the moved times.
-pub async fn grow_cluster_logs(
-    client: &Client,
-    table: &str,
-    originals: &[Item],
-    counters: &[Item],
-    copies: std::ops::Range<u64>,
-    span: time::Duration,
-) -> Result<Duration, BoxError> {
-    grow(
-        client,
-        table,
-        "id",
-        originals,
-        counters,
-        copies,
-        span,
-        cluster_log_moved_back,
-    )
-    .await
 }
 
 /// A system log `back` earlier, its id taken from that minute.

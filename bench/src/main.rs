@@ -327,11 +327,11 @@ impl Bench {
         for size in sizes.iter().copied().filter(|s| *s <= max) {
             let wanted = size.div_ceil(base);
             if wanted > copies {
-                let took = load::grow_system_logs(
+                let took = load::grow(
                     &self.client,
                     &self.system_table,
-                    logs,
-                    counters,
+                    &load::SYSTEM_LOGS,
+                    (logs, counters),
                     copies..wanted,
                     SEED_SPAN,
                 )
@@ -383,11 +383,11 @@ impl Bench {
             let written = self.cluster_written;
             let copies = size.div_ceil(base);
             // Each growth starts again from the originals: the counters are scaled from theirs.
-            let took = load::grow_cluster_logs(
+            let took = load::grow(
                 &self.client,
                 &self.cluster_table,
-                logs,
-                counters,
+                &load::CLUSTER_LOGS,
+                (logs, counters),
                 written / base..copies,
                 SEED_SPAN,
             )
