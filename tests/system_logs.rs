@@ -646,7 +646,7 @@ async fn instances_and_stats_count_exactly_and_ignore_list_filters() {
         .iter()
         .map(|((source, instance), (count, last))| {
             json!({"source": source, "instance": instance, "count": count,
-                   "last_seen": shared::system_logs::api::python_isoformat(last)})
+                   "last_seen": shared::system_logs::wire::python_isoformat(last)})
         })
         .collect();
     assert_eq!(

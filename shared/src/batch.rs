@@ -262,7 +262,7 @@ impl OnceWriter<'_> {
 
         for (index, first) in follows {
             outcomes[index] = Some(match &outcomes[first] {
-                Some(Outcome::Failed(error)) => Outcome::Failed(copy_error(error)),
+                Some(Outcome::Failed(error)) => Outcome::Failed(error.clone()),
                 Some(Outcome::Expired) => Outcome::Expired,
                 _ => Outcome::AlreadyStored,
             });
@@ -271,7 +271,7 @@ impl OnceWriter<'_> {
             .into_iter()
             .map(|outcome| {
                 outcome.unwrap_or_else(|| {
-                    Outcome::Failed(StoreError::Rejected("record was not processed".into()))
+                    Outcome::Failed(StoreError::Internal("record was not processed".into()))
                 })
             })
             .collect()
@@ -378,7 +378,7 @@ impl OnceWriter<'_> {
             .into_iter()
             .map(|(index, entry, item)| {
                 let result = if pending.contains_key(text(&item, self.key)) {
-                    Err(copy_error(&failure))
+                    Err(failure.clone())
                 } else {
                     Ok(())
                 };
@@ -456,7 +456,7 @@ pub async fn apply_counted(
     results
         .into_iter()
         .map(|result| {
-            result.unwrap_or_else(|| Applied::Failed(StoreError::Rejected("not applied".into())))
+            result.unwrap_or_else(|| Applied::Failed(StoreError::Internal("not applied".into())))
         })
         .collect()
 }
@@ -548,7 +548,7 @@ async fn apply_group(
     finished.extend(
         group
             .into_iter()
-            .map(|(index, _)| (index, Applied::Failed(copy_error(&failure)))),
+            .map(|(index, _)| (index, Applied::Failed(failure.clone()))),
     );
     finished
 }
@@ -562,14 +562,4 @@ fn backoff(attempt: u32) -> Duration {
     let base = 25u64 << attempt.min(6);
     let jitter = ulid::Ulid::new().random() as u64 % (base / 2 + 1);
     Duration::from_millis(base / 2 + jitter)
-}
-
-/// The same failure for each record it hit (errors are not `Clone`; their kind and text are kept).
-pub fn copy_error(error: &StoreError) -> StoreError {
-    match error {
-        StoreError::Unavailable(text) => StoreError::Unavailable(text.clone()),
-        StoreError::Unreachable(text) => StoreError::Unreachable(text.clone()),
-        StoreError::Misconfigured(text) => StoreError::Misconfigured(text.clone()),
-        other => StoreError::Rejected(other.to_string()),
-    }
 }

@@ -7,6 +7,9 @@ use std::collections::{HashMap, VecDeque};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use serde::de::DeserializeOwned;
+
+use crate::partition::{Direction, PartitionQuery, Value};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -82,7 +85,7 @@ pub fn table_name(variable: &str) -> Result<String, StoreError> {
         })
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// DynamoDB is throttling or failing (5xx) after the SDK's retries: the caller should retry.
     #[error("DynamoDB is unavailable: {0}")]
@@ -91,12 +94,29 @@ pub enum StoreError {
     /// trying again at once would only wait for the same timeout.
     #[error("DynamoDB is unreachable: {0}")]
     Unreachable(String),
+    /// DynamoDB refused the request as malformed (a validation error): a fault of ours.
     #[error("DynamoDB rejected the request: {0}")]
     Rejected(String),
+    /// A stored item is not what our code writes.
     #[error("a stored item could not be read: {0}")]
-    Corrupt(#[from] serde_dynamo::Error),
+    Corrupt(String),
+    /// One of our own invariants did not hold (a request we could not build, a result missing).
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("the function is misconfigured: {0}")]
     Misconfigured(String),
+}
+
+impl From<serde_dynamo::Error> for StoreError {
+    fn from(error: serde_dynamo::Error) -> Self {
+        StoreError::Corrupt(error.to_string())
+    }
+}
+
+impl From<aws_sdk_dynamodb::error::BuildError> for StoreError {
+    fn from(error: aws_sdk_dynamodb::error::BuildError) -> Self {
+        StoreError::Internal(format!("request not built: {error}"))
+    }
 }
 
 const RETRYABLE_CODES: [&str; 5] = [
@@ -145,107 +165,43 @@ where
     }
 }
 
-/// One Query over one partition of a table or index.
-#[derive(Debug, Clone)]
-pub struct PartitionQuery {
-    pub table: String,
-    pub index: Option<&'static str>,
-    pub partition_attribute: &'static str,
-    pub partition_value: String,
-    /// A key condition on the sort key, when the query asks for a range of it.
-    pub sort_range: Option<SortRange>,
-    /// A FilterExpression over non-key attributes, with its names and values bound, never pasted.
-    pub filter: Option<Filter>,
-    /// Ascending sort key when true; newest first (descending) when false.
-    pub forward: bool,
-    /// Where to resume: the first read starts after this key (ExclusiveStartKey).
-    pub start_after: Option<Item>,
+/// Runs partition queries (crate::partition) against one table.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    pub client: &'a Client,
+    pub table: &'a str,
 }
 
-/// `lower <= sort key <= upper`, either bound optional.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SortRange {
-    pub attribute: &'static str,
-    pub lower: Option<String>,
-    pub upper: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub expression: String,
-    pub names: HashMap<String, String>,
-    pub values: HashMap<String, AttributeValue>,
-}
-
-impl Filter {
-    /// ANDs `other` onto this filter; names and values must use distinct placeholders.
-    pub fn and(mut self, other: Filter) -> Filter {
-        self.expression = if self.expression.is_empty() {
-            other.expression
-        } else {
-            format!("({}) AND ({})", self.expression, other.expression)
-        };
-        self.names.extend(other.names);
-        self.values.extend(other.values);
-        self
-    }
-
-    /// `attribute <op> value`, both bound through placeholders named after `tag`.
-    pub fn compare(tag: &str, attribute: &str, op: &str, value: AttributeValue) -> Filter {
-        Filter {
-            expression: format!("#{tag} {op} :{tag}"),
-            names: HashMap::from([(format!("#{tag}"), attribute.to_owned())]),
-            values: HashMap::from([(format!(":{tag}"), value)]),
-        }
-    }
-
-    pub fn equals(tag: &str, attribute: &str, value: AttributeValue) -> Filter {
-        Filter::compare(tag, attribute, "=", value)
-    }
-
-    /// ANDs the filters that are there; `None` when none is.
-    pub fn all(filters: impl IntoIterator<Item = Option<Filter>>) -> Option<Filter> {
-        filters.into_iter().flatten().reduce(Filter::and)
+fn attribute(value: &Value) -> AttributeValue {
+    match value {
+        Value::Text(text) => AttributeValue::S(text.clone()),
+        Value::Number(number) => AttributeValue::N(number.clone()),
+        Value::Flag(flag) => AttributeValue::Bool(*flag),
     }
 }
 
-impl PartitionQuery {
-    /// A newest-first query of one partition, with no range, filter or start position.
-    pub fn newest_first(
-        table: &str,
-        index: Option<&'static str>,
-        partition_attribute: &'static str,
-        partition_value: String,
-    ) -> Self {
-        Self {
-            table: table.to_owned(),
-            index,
-            partition_attribute,
-            partition_value,
-            sort_range: None,
-            filter: None,
-            forward: false,
-            start_after: None,
-        }
-    }
+/// The ExclusiveStartKey of a query that resumes after an item.
+fn start_key(key: &[(String, String)]) -> Item {
+    key.iter()
+        .map(|(name, value)| (name.clone(), AttributeValue::S(value.clone())))
+        .collect()
+}
 
+impl Reader<'_> {
     fn request(
         &self,
-        client: &Client,
+        query: &PartitionQuery,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let mut key_condition = "#pk = :pk".to_owned();
-        let mut request = client
+        let mut request = self
+            .client
             .query()
-            .table_name(&self.table)
-            .set_index_name(self.index.map(str::to_owned))
-            .expression_attribute_names("#pk", self.partition_attribute)
-            .expression_attribute_values(":pk", AttributeValue::S(self.partition_value.clone()))
-            .scan_index_forward(self.forward);
-        if let Some(range) = self
-            .sort_range
-            .as_ref()
-            .filter(|r| r.lower.is_some() || r.upper.is_some())
-        {
+            .table_name(self.table)
+            .set_index_name(query.index.map(str::to_owned))
+            .expression_attribute_names("#pk", query.partition_attribute)
+            .expression_attribute_values(":pk", AttributeValue::S(query.partition_value.clone()))
+            .scan_index_forward(query.direction == Direction::Ascending);
+        if let Some(range) = query.sort_range.as_ref().filter(|r| r.is_bounded()) {
             request = request.expression_attribute_names("#sk", range.attribute);
             key_condition.push_str(match (&range.lower, &range.upper) {
                 (Some(_), Some(_)) => " AND #sk BETWEEN :lower AND :upper",
@@ -262,13 +218,13 @@ impl PartitionQuery {
             }
         }
         request = request.key_condition_expression(key_condition);
-        if let Some(filter) = &self.filter {
+        if let Some(filter) = &query.filter {
             request = request.filter_expression(&filter.expression);
             for (placeholder, name) in &filter.names {
                 request = request.expression_attribute_names(placeholder, name);
             }
             for (placeholder, value) in &filter.values {
-                request = request.expression_attribute_values(placeholder, value.clone());
+                request = request.expression_attribute_values(placeholder, attribute(value));
             }
         }
         request
@@ -276,12 +232,12 @@ impl PartitionQuery {
 
     /// Counts the matching items. Reads every item of the partition that the key selects (a COUNT
     /// is billed like reading them), so it costs what that partition holds, never the whole table.
-    pub async fn count(&self, client: &Client) -> Result<u64, StoreError> {
+    pub async fn count(&self, query: &PartitionQuery) -> Result<u64, StoreError> {
         let mut total = 0u64;
-        let mut start = self.start_after.clone();
+        let mut start = query.start_after.as_deref().map(start_key);
         loop {
             let output = self
-                .request(client)
+                .request(query)
                 .select(Select::Count)
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -292,21 +248,6 @@ impl PartitionQuery {
                 _ => return Ok(total),
             }
         }
-    }
-}
-
-/// Order of cluster logs: by this attribute, then by `tie_breaker`, both descending.
-#[derive(Debug, Clone, Copy)]
-pub struct NewestFirst {
-    pub sort_attribute: &'static str,
-    pub tie_breaker: &'static str,
-}
-
-impl NewestFirst {
-    /// `Less` when `a` comes first, that is, when `a` is newer.
-    pub fn compare(&self, a: &Item, b: &Item) -> Ordering {
-        let newer = text(b, self.sort_attribute).cmp(text(a, self.sort_attribute));
-        newer.then_with(|| text(b, self.tie_breaker).cmp(text(a, self.tie_breaker)))
     }
 }
 
@@ -327,111 +268,122 @@ pub fn number(item: &Item, name: &str) -> i64 {
 }
 
 /// The result of reading a window of a merged listing.
-#[derive(Debug, Default)]
-pub struct Window {
-    pub items: Vec<Item>,
+#[derive(Debug)]
+pub struct Window<T> {
+    pub items: Vec<T>,
     /// True when every partition was read to its end: the matches are exactly `skipped + items`.
     pub exhausted: bool,
     pub skipped: usize,
 }
 
-struct Cursor {
+impl<T> Default for Window<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            exhausted: false,
+            skipped: 0,
+        }
+    }
+}
+
+struct Cursor<T> {
     query: PartitionQuery,
-    buffer: VecDeque<Item>,
+    buffer: VecDeque<T>,
     next_start: Option<Item>,
     done: bool,
 }
 
-/// How a merged read orders and selects items.
-pub struct Merge<'a> {
-    /// `Less` when the first item comes first. Each partition must already be in this order.
-    pub order: &'a (dyn Fn(&Item, &Item) -> Ordering + Sync),
-    /// Conditions DynamoDB cannot express (case-insensitive text), applied while reading.
-    pub keep: &'a (dyn Fn(&Item) -> bool + Sync),
+/// How a merged read orders and selects rows.
+pub struct Merge<'a, T> {
+    /// `Less` when the first row comes first. Each partition must already be in this order.
+    pub order: &'a (dyn Fn(&T, &T) -> Ordering + Sync),
+    /// Conditions DynamoDB cannot express (case-insensitive text, expiry), applied while reading.
+    pub keep: &'a (dyn Fn(&T) -> bool + Sync),
 }
 
-/// Reads matches `skip..skip+take` of the merge of `queries` (a k-way merge by `merge.order`).
-///
-/// Each partition is read lazily, all that need more at once, in chunks no larger than what is
-/// still needed, so a page costs about one page of reads plus a small chunk per extra partition.
-pub async fn read_window(
-    client: &Client,
-    queries: Vec<PartitionQuery>,
-    merge: &Merge<'_>,
-    skip: usize,
-    take: usize,
-) -> Result<Window, StoreError> {
-    let partitions = queries.len().max(1);
-    let mut cursors: Vec<Cursor> = queries
-        .into_iter()
-        .map(|query| Cursor {
-            next_start: query.start_after.clone(),
-            query,
-            buffer: VecDeque::new(),
-            done: false,
-        })
-        .collect();
-    let wanted = skip.saturating_add(take);
-    let mut window = Window::default();
-    let mut seen = 0usize;
-    while seen < wanted {
-        let chunk = (wanted - seen).div_ceil(partitions).clamp(10, 1_000);
-        let refills = cursors
-            .iter_mut()
-            .filter(|cursor| cursor.buffer.is_empty() && !cursor.done)
-            .map(|cursor| fill(client, cursor, chunk, merge.keep));
-        futures::future::try_join_all(refills).await?;
-        let first = cursors
-            .iter()
-            .enumerate()
-            .filter_map(|(index, cursor)| cursor.buffer.front().map(|item| (index, item)))
-            .min_by(|a, b| (merge.order)(a.1, b.1))
-            .map(|(index, _)| index);
-        let Some(item) = first.and_then(|index| cursors[index].buffer.pop_front()) else {
-            window.exhausted = true;
-            break;
-        };
-        seen += 1;
-        if seen > skip {
-            window.items.push(item);
-        } else {
-            window.skipped += 1;
+impl Reader<'_> {
+    /// Reads matches `skip..skip+take` of the merge of `queries` (a k-way merge by `merge.order`),
+    /// each item read as a row `T`.
+    ///
+    /// Each partition is read lazily, all that need more at once, in chunks no larger than what is
+    /// still needed, so a page costs about one page of reads plus a small chunk per extra partition.
+    pub async fn window<T: DeserializeOwned + Send>(
+        &self,
+        queries: Vec<PartitionQuery>,
+        merge: &Merge<'_, T>,
+        skip: usize,
+        take: usize,
+    ) -> Result<Window<T>, StoreError> {
+        let partitions = queries.len().max(1);
+        let mut cursors: Vec<Cursor<T>> = queries
+            .into_iter()
+            .map(|query| Cursor {
+                next_start: query.start_after.as_deref().map(start_key),
+                query,
+                buffer: VecDeque::new(),
+                done: false,
+            })
+            .collect();
+        let wanted = skip.saturating_add(take);
+        let mut window = Window::default();
+        let mut seen = 0usize;
+        while seen < wanted {
+            let chunk = (wanted - seen).div_ceil(partitions).clamp(10, 1_000);
+            let refills = cursors
+                .iter_mut()
+                .filter(|cursor| cursor.buffer.is_empty() && !cursor.done)
+                .map(|cursor| self.fill(cursor, chunk, merge.keep));
+            futures::future::try_join_all(refills).await?;
+            let first = cursors
+                .iter()
+                .enumerate()
+                .filter_map(|(index, cursor)| cursor.buffer.front().map(|row| (index, row)))
+                .min_by(|a, b| (merge.order)(a.1, b.1))
+                .map(|(index, _)| index);
+            let Some(row) = first.and_then(|index| cursors[index].buffer.pop_front()) else {
+                window.exhausted = true;
+                break;
+            };
+            seen += 1;
+            if seen > skip {
+                window.items.push(row);
+            } else {
+                window.skipped += 1;
+            }
         }
+        if !window.exhausted {
+            window.exhausted = cursors.iter().all(|c| c.done && c.buffer.is_empty());
+        }
+        Ok(window)
     }
-    if !window.exhausted {
-        window.exhausted = cursors.iter().all(|c| c.done && c.buffer.is_empty());
-    }
-    Ok(window)
-}
 
-/// Reads the next chunk of one partition; a filtered chunk may come back empty while more remain.
-async fn fill(
-    client: &Client,
-    cursor: &mut Cursor,
-    chunk: usize,
-    keep: &(dyn Fn(&Item) -> bool + Sync),
-) -> Result<(), StoreError> {
-    while cursor.buffer.is_empty() && !cursor.done {
-        let output = cursor
-            .query
-            .request(client)
-            .limit(i32::try_from(chunk).unwrap_or(1_000))
-            .set_exclusive_start_key(cursor.next_start.take())
-            .send()
-            .await?;
-        cursor.buffer.extend(
-            output
-                .items
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|item| keep(item)),
-        );
-        match output.last_evaluated_key {
-            Some(key) if !key.is_empty() => cursor.next_start = Some(key),
-            _ => cursor.done = true,
+    /// Reads the next chunk of one partition; a filtered chunk may come back empty while more remain.
+    async fn fill<T: DeserializeOwned>(
+        &self,
+        cursor: &mut Cursor<T>,
+        chunk: usize,
+        keep: &(dyn Fn(&T) -> bool + Sync),
+    ) -> Result<(), StoreError> {
+        while cursor.buffer.is_empty() && !cursor.done {
+            let output = self
+                .request(&cursor.query)
+                .limit(i32::try_from(chunk).unwrap_or(1_000))
+                .set_exclusive_start_key(cursor.next_start.take())
+                .send()
+                .await?;
+            for item in output.items.unwrap_or_default() {
+                let row: T = serde_dynamo::from_item(item)?;
+                if keep(&row) {
+                    cursor.buffer.push_back(row);
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => cursor.next_start = Some(key),
+                _ => cursor.done = true,
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// True when a transaction was cancelled because one of its conditions did not hold.

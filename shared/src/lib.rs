@@ -7,6 +7,7 @@ pub mod cluster_logs;
 pub mod dynamo;
 pub mod http;
 pub mod identity;
+pub mod partition;
 pub mod retention;
 pub mod sqs;
 pub mod system_logs;

@@ -13,7 +13,7 @@ use crate::retention::Retention;
 use crate::system_logs::cloudwatch::{StreamMapping, record_from_line};
 use crate::system_logs::scrub::CONTEXT_MAX_BYTES;
 use crate::system_logs::store::prepare;
-use crate::system_logs::{Cursor, MESSAGE_MAX_CHARS, PageSpec, SystemLogRecord, list_request};
+use crate::system_logs::{Cursor, MESSAGE_MAX_CHARS, SystemLogRecord};
 
 /// Text built from the search language's own pieces, so most cases get deep into the parser.
 fn search_like() -> impl Strategy<Value = String> {
@@ -104,19 +104,22 @@ const PARAMETER_NAMES: [&str; 20] = [
 
 fn check_query(request: &Request) {
     // Cluster-log lists.
-    let _ = PageRequest::from_request(request);
-    let _ = ClusterScope::from_query(request);
+    let _ = PageRequest::parse(
+        crate::http::query_param(request, "page"),
+        crate::http::query_param(request, "size"),
+    );
+    let _ = crate::cluster_logs::request::scope_from_query(request);
     let search = crate::http::query_param(request, "search");
     let _ = ClusterLogFilter::new(ClusterScope::All, Visibility::IncludingInternal, search);
     if let Some(order) = crate::http::query_param(request, "orderBy") {
         let _ = ClusterLogOrder::parse(order);
     }
     // System-log lists.
-    if let Ok((_, _, spec)) = list_request(request) {
+    if let Ok((_, _, spec)) = crate::system_logs::request::list_request(request) {
         let _ = spec.resolve(0);
         let _ = spec.resolve(u64::MAX);
     }
-    let _ = PageSpec::from_request(request);
+    let _ = crate::system_logs::request::page(request);
 }
 
 fn line_field() -> impl Strategy<Value = (String, serde_json::Value)> {

@@ -1,13 +1,14 @@
 //! POST /api/service_logs/v1/cluster_logs: store a log from a caller with the writer role; 201.
 
 use lambda_http::{Body, Error, Request, Response};
-use shared::cluster_logs::api::{self, ClusterLogView, Reply};
+use shared::cluster_logs::request::{self, Reply};
+use shared::cluster_logs::wire::ClusterLogView;
 use shared::cluster_logs::{ClusterLogDraft, ClusterLogError, ClusterLogsState, Created};
 use shared::dynamo::StoreError;
 use shared::identity::Role;
 
 pub async fn handler(state: &ClusterLogsState, request: Request) -> Result<Response<Body>, Error> {
-    Ok(api::respond(&request, create(state, &request).await))
+    Ok(request::respond(&request, create(state, &request).await))
 }
 
 async fn create(state: &ClusterLogsState, request: &Request) -> Result<Reply, ClusterLogError> {
@@ -17,8 +18,8 @@ async fn create(state: &ClusterLogsState, request: &Request) -> Result<Reply, Cl
     let log = draft.into_cluster_log(&caller, time::OffsetDateTime::now_utc())?;
     if state.store.create(&log).await? == Created::AlreadyStored {
         // A fresh ULID has 80 random bits: only a collision gets here.
-        return Err(StoreError::Rejected(format!("id {} is taken", log.id)).into());
+        return Err(StoreError::Internal(format!("a fresh id {} is taken", log.id)).into());
     }
     tracing::info!(id = %log.id, cluster_uuid = ?log.cluster_uuid, "cluster log created");
-    Ok(Reply::created(ClusterLogView::from(&log)))
+    Reply::created(ClusterLogView::from(&log))
 }

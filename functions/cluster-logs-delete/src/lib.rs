@@ -1,12 +1,12 @@
 //! DELETE /api/service_logs/v1/cluster_logs/{id}: remove a log, for callers with the admin role; 204.
 
 use lambda_http::{Body, Error, Request, Response};
-use shared::cluster_logs::api::{self, Reply};
+use shared::cluster_logs::request::{self, Reply};
 use shared::cluster_logs::{ClusterLogError, ClusterLogsState, Visibility};
 use shared::identity::Role;
 
 pub async fn handler(state: &ClusterLogsState, request: Request) -> Result<Response<Body>, Error> {
-    Ok(api::respond(&request, delete(state, &request).await))
+    Ok(request::respond(&request, delete(state, &request).await))
 }
 
 async fn delete(state: &ClusterLogsState, request: &Request) -> Result<Reply, ClusterLogError> {

@@ -1,11 +1,12 @@
 //! GET /api/service_logs/v1/cluster_logs/{id}: one log, if it exists for this caller.
 
 use lambda_http::{Body, Error, Request, Response};
-use shared::cluster_logs::api::{self, ClusterLogView, Reply};
+use shared::cluster_logs::request::{self, Reply};
+use shared::cluster_logs::wire::ClusterLogView;
 use shared::cluster_logs::{ClusterLogError, ClusterLogsState, Visibility};
 
 pub async fn handler(state: &ClusterLogsState, request: Request) -> Result<Response<Body>, Error> {
-    Ok(api::respond(&request, get(state, &request).await))
+    Ok(request::respond(&request, get(state, &request).await))
 }
 
 async fn get(state: &ClusterLogsState, request: &Request) -> Result<Reply, ClusterLogError> {
@@ -16,5 +17,5 @@ async fn get(state: &ClusterLogsState, request: &Request) -> Result<Reply, Clust
         .get(id, Visibility::of(&caller))
         .await?
         .ok_or_else(|| ClusterLogError::NotFound(id.to_owned()))?;
-    Ok(Reply::ok(ClusterLogView::from(&log)))
+    Reply::ok(ClusterLogView::from(&log))
 }

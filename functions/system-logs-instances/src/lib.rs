@@ -3,8 +3,9 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use serde::Serialize;
-use shared::system_logs::api::{self, Reply, python_isoformat};
-use shared::system_logs::{PageSpec, SystemLogError, SystemLogsState};
+use shared::system_logs::request::{self, Reply};
+use shared::system_logs::wire::python_isoformat;
+use shared::system_logs::{SystemLogError, SystemLogsState};
 
 #[derive(Debug, Serialize)]
 struct InstanceView {
@@ -15,12 +16,12 @@ struct InstanceView {
 }
 
 pub async fn handler(state: &SystemLogsState, request: Request) -> Result<Response<Body>, Error> {
-    Ok(api::respond(&request, instances(state, &request).await))
+    Ok(request::respond(&request, instances(state, &request).await))
 }
 
 async fn instances(state: &SystemLogsState, request: &Request) -> Result<Reply, SystemLogError> {
-    api::admit(state, request)?;
-    let spec = PageSpec::from_request(request)?;
+    request::admit(state, request)?;
+    let spec = request::page(request)?;
     let aggregates = state.store.aggregates().await?;
     let count = aggregates.len() as u64;
     let (page, pages) = spec.resolve(count)?;
@@ -46,5 +47,5 @@ async fn instances(state: &SystemLogsState, request: &Request) -> Result<Reply, 
             last_seen: last_seen.as_deref().map(python_isoformat),
         })
         .collect();
-    Ok(Reply::page(request, &rows, count, page, pages, None))
+    Reply::page(request, &rows, count, page, pages, None)
 }

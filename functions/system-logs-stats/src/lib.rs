@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Error, Request, Response};
 use serde::Serialize;
-use shared::system_logs::api::{self, Reply};
+use shared::system_logs::request::{self, Reply};
 use shared::system_logs::{SystemLogError, SystemLogsState};
 
 #[derive(Debug, Serialize)]
@@ -21,11 +21,11 @@ struct Stats {
 }
 
 pub async fn handler(state: &SystemLogsState, request: Request) -> Result<Response<Body>, Error> {
-    Ok(api::respond(&request, stats(state, &request).await))
+    Ok(request::respond(&request, stats(state, &request).await))
 }
 
 async fn stats(state: &SystemLogsState, request: &Request) -> Result<Reply, SystemLogError> {
-    api::admit(state, request)?;
+    request::admit(state, request)?;
     let (aggregates, total_size_bytes) =
         tokio::try_join!(state.store.aggregates(), state.store.size_bytes())?;
     let instances = aggregates
@@ -36,9 +36,9 @@ async fn stats(state: &SystemLogsState, request: &Request) -> Result<Reply, Syst
             instance: aggregate.instance,
         })
         .collect();
-    Ok(Reply::json(&Stats {
+    Reply::json(&Stats {
         instances,
         total_size_bytes,
         total_size_mb: (total_size_bytes as f64 / 1_048_576.0 * 100.0).round() / 100.0,
-    }))
+    })
 }

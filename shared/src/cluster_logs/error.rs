@@ -17,6 +17,9 @@ pub enum ClusterLogError {
     NotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A fault of ours outside the store (a body that did not serialize, an id collision).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// The error codes of the cluster-log API. `id` is the HTTP status as a string, as OCM does.
@@ -60,7 +63,7 @@ impl ClusterLogError {
             ClusterLogError::Auth(_) => ErrorCode::Unauthorized,
             ClusterLogError::NotFound(_) => ErrorCode::NotFound,
             ClusterLogError::Store(error) if error.is_unavailable() => ErrorCode::Unavailable,
-            ClusterLogError::Store(_) => ErrorCode::Internal,
+            ClusterLogError::Store(_) | ClusterLogError::Internal(_) => ErrorCode::Internal,
         }
     }
 

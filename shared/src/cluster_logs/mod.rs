@@ -1,17 +1,25 @@
 //! Cluster logs (OpenShift Cluster Manager's service log API): the model, its store, its list
 //! queries and its wire format.
 
-pub mod api;
+//!
+//! Layers, one file each: [`request`] (the only code that knows lambda_http), [`query`] (typed
+//! parameters), [`plan`] (what a list reads, pure), [`store`] (the only code that runs DynamoDB
+//! requests), [`table`] (the key schema), [`wire`] (the bodies), and the [`search`] language.
+
 mod error;
 pub mod ingest;
 mod model;
+pub mod plan;
 pub(crate) mod query;
+pub mod request;
 pub mod search;
 mod store;
+pub mod table;
+pub mod wire;
 
 pub use error::{ClusterLogError, ErrorCode};
 pub use model::{ClusterLog, ClusterLogDraft, SEVERITIES, Visibility};
-pub use query::{ClusterLogFilter, ClusterScope, PageRequest, SortTime};
+pub use query::{ClusterLogFilter, ClusterLogOrder, ClusterScope, PageRequest, SortTime};
 pub use store::{ClusterLogStore, Created, ListPage, StoredClusterLog};
 
 /// Base path of every cluster-log route.
@@ -39,7 +47,7 @@ impl ClusterLogsState {
     }
 }
 
-pub use store::{
+pub use table::{
     CLUSTER_ID_CREATED_INDEX, CLUSTER_ID_INDEX, CLUSTER_UUID_CREATED_INDEX, CLUSTER_UUID_INDEX,
     COUNTER_INDEX, TIME_CREATED_INDEX, TIME_INDEX, TIME_SHARDS,
 };

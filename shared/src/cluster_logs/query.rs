@@ -1,10 +1,10 @@
-//! What a list request asks for: whose logs, which page. Parsed once from the request.
-
-use lambda_http::Request;
+//! What a list asks for, as typed values: whose logs, seen by whom, which search, which order,
+//! which page. Parsed from the parameters' text (crate::cluster_logs::request hands them over);
+//! nothing here knows HTTP or DynamoDB.
 
 use super::search::{SEARCH_FIELDS, Search, values_of};
 use super::{ClusterLog, ClusterLogError, Visibility};
-use crate::http::query_param;
+use crate::partition::Direction;
 
 /// Items per page when the caller does not say.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
@@ -37,7 +37,7 @@ impl SortTime {
 
 /// `orderBy` (or `order`, as the Go SDK sends it): fields with their directions, first first.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClusterLogOrder(pub Vec<(&'static str, bool)>);
+pub struct ClusterLogOrder(pub Vec<(&'static str, Direction)>);
 
 impl ClusterLogOrder {
     /// `field [asc|desc]`, comma separated; direction `asc` when not given. Empty: `None`.
@@ -59,9 +59,9 @@ impl ClusterLogOrder {
                         SEARCH_FIELDS.join(", ")
                     ))
                 })?;
-            let descending = match words.next().map(str::to_ascii_lowercase).as_deref() {
-                None | Some("asc") => false,
-                Some("desc") => true,
+            let direction = match words.next().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("asc") => Direction::Ascending,
+                Some("desc") => Direction::Descending,
                 Some(other) => {
                     return Err(ClusterLogError::BadRequest(format!(
                         "orderBy: '{other}' after '{name}' is not asc or desc"
@@ -73,17 +73,17 @@ impl ClusterLogOrder {
                     "orderBy: unexpected '{extra}' in '{part}'"
                 )));
             }
-            keys.push((*field, descending));
+            keys.push((*field, direction));
         }
         Ok((!keys.is_empty()).then_some(ClusterLogOrder(keys)))
     }
 
-    /// How an index serves this order: by which time field, read forwards (`true`: oldest first) or
-    /// backwards (`false`: newest first); `None` when no index does.
-    pub fn index_order(&self) -> Option<(SortTime, bool)> {
-        let (field, descending) = match self.0.as_slice() {
-            [(field, descending)] => (field, descending),
-            [(field, descending), ("id", tie)] if tie == descending => (field, descending),
+    /// How an index serves this order: by which time field, read in which direction; `None` when
+    /// no index does.
+    pub fn index_order(&self) -> Option<(SortTime, Direction)> {
+        let (field, direction) = match self.0.as_slice() {
+            [(field, direction)] => (field, *direction),
+            [(field, direction), ("id", tie)] if tie == direction => (field, *direction),
             _ => return None,
         };
         let sort = match *field {
@@ -91,15 +91,14 @@ impl ClusterLogOrder {
             "created_at" => SortTime::CreatedAt,
             _ => return None,
         };
-        Some((sort, !descending))
+        Some((sort, direction))
     }
 
     pub fn compare(&self, a: &ClusterLog, b: &ClusterLog) -> std::cmp::Ordering {
         self.0
             .iter()
-            .map(|(field, descending)| {
-                let order = values_of(a, field).cmp(&values_of(b, field));
-                if *descending { order.reverse() } else { order }
+            .map(|(field, direction)| {
+                direction.apply(values_of(a, field).cmp(&values_of(b, field)))
             })
             .find(|order| order.is_ne())
             .unwrap_or(std::cmp::Ordering::Equal)
@@ -116,31 +115,6 @@ pub enum ClusterScope {
         uuid: Option<String>,
         id: Option<String>,
     },
-}
-
-impl ClusterScope {
-    /// `GET /clusters/cluster_logs?cluster_id=&cluster_uuid=`: one of them is required.
-    pub fn from_query(request: &Request) -> Result<Self, ClusterLogError> {
-        let uuid = query_param(request, "cluster_uuid").map(str::to_owned);
-        let id = query_param(request, "cluster_id").map(str::to_owned);
-        if uuid.is_none() && id.is_none() {
-            return Err(ClusterLogError::BadRequest(
-                "Query parameter 'cluster_id' or 'cluster_uuid' is required".to_owned(),
-            ));
-        }
-        Ok(ClusterScope::Cluster { uuid, id })
-    }
-
-    /// `GET /clusters/{uuid}/cluster_logs`.
-    pub fn from_path(request: &Request) -> Result<Self, ClusterLogError> {
-        let uuid = crate::http::path_param(request, "uuid").ok_or_else(|| {
-            ClusterLogError::BadRequest("The cluster UUID is missing from the path".to_owned())
-        })?;
-        Ok(ClusterScope::Cluster {
-            uuid: Some(uuid.to_owned()),
-            id: None,
-        })
-    }
 }
 
 /// A list query: which logs, seen by whom.
@@ -206,10 +180,6 @@ impl Default for PageRequest {
 }
 
 impl PageRequest {
-    pub fn from_request(request: &Request) -> Result<Self, ClusterLogError> {
-        Self::parse(query_param(request, "page"), query_param(request, "size"))
-    }
-
     /// `page`: default 1, at least 1. `size`: default 100; 0 gives no items; negative gives the most
     /// allowed; above the most allowed is cut to it.
     pub fn parse(page: Option<&str>, size: Option<&str>) -> Result<Self, ClusterLogError> {
@@ -258,16 +228,23 @@ mod tests {
     #[test]
     fn timestamp_and_created_at_orders_are_read_from_their_indexes() -> Result<(), ClusterLogError>
     {
-        let read = |text: &str| -> Result<Option<(SortTime, bool)>, ClusterLogError> {
+        let read = |text: &str| -> Result<Option<(SortTime, Direction)>, ClusterLogError> {
             Ok(ClusterLogOrder::parse(text)?.and_then(|order| order.index_order()))
         };
+        use Direction::{Ascending, Descending};
         use SortTime::{CreatedAt, Timestamp};
-        assert_eq!(read("timestamp desc")?, Some((Timestamp, false)));
-        assert_eq!(read("timestamp desc, id desc")?, Some((Timestamp, false)));
-        assert_eq!(read("timestamp")?, Some((Timestamp, true)));
-        assert_eq!(read("TIMESTAMP asc, id asc")?, Some((Timestamp, true)));
-        assert_eq!(read("created_at desc")?, Some((CreatedAt, false)));
-        assert_eq!(read("created_at asc, id asc")?, Some((CreatedAt, true)));
+        assert_eq!(read("timestamp desc")?, Some((Timestamp, Descending)));
+        assert_eq!(
+            read("timestamp desc, id desc")?,
+            Some((Timestamp, Descending))
+        );
+        assert_eq!(read("timestamp")?, Some((Timestamp, Ascending)));
+        assert_eq!(read("TIMESTAMP asc, id asc")?, Some((Timestamp, Ascending)));
+        assert_eq!(read("created_at desc")?, Some((CreatedAt, Descending)));
+        assert_eq!(
+            read("created_at asc, id asc")?,
+            Some((CreatedAt, Ascending))
+        );
         for sorted_here in [
             "timestamp desc, id asc",
             "created_at desc, timestamp desc",

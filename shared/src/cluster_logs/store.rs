@@ -15,62 +15,18 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use ulid::Ulid;
 
-use super::query::{MAX_SORTED, SortTime};
-use super::{ClusterLog, ClusterLogError, ClusterLogFilter, ClusterScope, PageRequest, Visibility};
+use super::plan::{Arrangement, ListPlan, SORTED_READ, Total};
+use super::query::{ClusterLogOrder, MAX_SORTED};
+use super::table::{
+    COUNTER, COUNTER_INDEX, COUNTER_KIND, ClusterLogRow, CounterRow, ID, INTERNAL_COUNT,
+    PUBLIC_COUNT, counter_key,
+};
+use super::{ClusterLog, ClusterLogError, ClusterLogFilter, PageRequest, Visibility};
 use crate::batch::{
-    Applied, CLAIM, CountChange, CountedAction, Entry, OnceWriter, Outcome, Storable, apply_counted,
+    Applied, CountChange, CountedAction, Entry, OnceWriter, Outcome, Storable, apply_counted,
 };
-use crate::dynamo::{
-    Filter, Item, Merge, NewestFirst, PartitionQuery, SortRange, StoreError, Window, read_window,
-};
-use crate::retention::{EXPIRES_AT, Lifetime, bucket_name, item_is_live};
-
-pub const CLUSTER_UUID_INDEX: &str = "cluster-uuid-index";
-pub const CLUSTER_ID_INDEX: &str = "cluster-id-index";
-pub const TIME_INDEX: &str = "time-index";
-/// The same three partitions sorted by `created_at`, for lists in the order of creation.
-pub const CLUSTER_UUID_CREATED_INDEX: &str = "cluster-uuid-created-index";
-pub const CLUSTER_ID_CREATED_INDEX: &str = "cluster-id-created-index";
-pub const TIME_CREATED_INDEX: &str = "time-created-index";
-pub const COUNTER_INDEX: &str = "counter-index";
-const COUNTER_KIND: &str = "counter_kind";
-const COUNTER: &str = "count";
-/// Partitions of `time-index`: spreads the all-logs index over this many partition keys.
-pub const TIME_SHARDS: u8 = 4;
-const TIME_SHARD: &str = "time_shard";
-const COUNTER_PREFIX: &str = "#count#";
-const PUBLIC_COUNT: &str = "public_logs";
-const INTERNAL_COUNT: &str = "internal_logs";
-
-/// The indexes a list reads, by the time field it is read in the order of.
-struct ListIndexes {
-    by_uuid: &'static str,
-    by_id: &'static str,
-    by_time: &'static str,
-}
-
-impl ListIndexes {
-    fn sorted_by(sort: SortTime) -> Self {
-        match sort {
-            SortTime::Timestamp => ListIndexes {
-                by_uuid: CLUSTER_UUID_INDEX,
-                by_id: CLUSTER_ID_INDEX,
-                by_time: TIME_INDEX,
-            },
-            SortTime::CreatedAt => ListIndexes {
-                by_uuid: CLUSTER_UUID_CREATED_INDEX,
-                by_id: CLUSTER_ID_CREATED_INDEX,
-                by_time: TIME_CREATED_INDEX,
-            },
-        }
-    }
-}
-
-/// How a list reads its index partitions: which way, over which range of their sort key.
-struct Reading {
-    forward: bool,
-    range: SortRange,
-}
+use crate::dynamo::{Item, Merge, Reader, StoreError, Window};
+use crate::retention::{EXPIRES_AT, Lifetime, bucket_name, is_live};
 
 /// What [`ClusterLogStore::create`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,15 +68,10 @@ impl Storable for StoredClusterLog {
     }
 
     fn item(&self) -> Result<Item, StoreError> {
-        let mut item: Item = serde_dynamo::to_item(&self.log)?;
-        item.insert(
-            TIME_SHARD.to_owned(),
-            AttributeValue::S(time_shard(&self.log.id)),
-        );
-        if let Some(at) = self.expires_at {
-            item.insert(EXPIRES_AT.to_owned(), AttributeValue::N(at.to_string()));
-        }
-        Ok(item)
+        Ok(serde_dynamo::to_item(ClusterLogRow::new(
+            self.log.clone(),
+            self.expires_at,
+        ))?)
     }
 
     fn count(&self) -> CountChange {
@@ -139,11 +90,7 @@ fn count_change(id: &str, internal: bool, expires_at: Option<i64>) -> CountChang
         fields.push((EXPIRES_AT, AttributeValue::N(at.to_string())));
     }
     CountChange {
-        bucket: format!(
-            "{COUNTER_PREFIX}{}#{}",
-            bucket_name(expires_at),
-            time_shard(id)
-        ),
+        bucket: counter_key(id, &bucket_name(expires_at)),
         fields,
         attribute: if internal {
             INTERNAL_COUNT
@@ -151,12 +98,6 @@ fn count_change(id: &str, internal: bool, expires_at: Option<i64>) -> CountChang
             PUBLIC_COUNT
         }
         .to_owned(),
-    }
-}
-
-impl From<aws_sdk_dynamodb::error::BuildError> for StoreError {
-    fn from(error: aws_sdk_dynamodb::error::BuildError) -> Self {
-        StoreError::Rejected(error.to_string())
     }
 }
 
@@ -205,7 +146,7 @@ impl ClusterLogStore {
         let writer = OnceWriter {
             client: &self.client,
             table: &self.table,
-            key: "id",
+            key: ID,
         };
         Box::pin(writer.write(entries, self.lifetime.now())).await
     }
@@ -225,7 +166,7 @@ impl ClusterLogStore {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(stored.item()?))
-            .condition_expression("attribute_not_exists(id)")
+            .condition_expression(format!("attribute_not_exists({ID})"))
             .build()?;
         let action = CountedAction {
             action: TransactWriteItem::builder().put(put).build(),
@@ -233,19 +174,19 @@ impl ClusterLogStore {
             count: stored.count(),
             delta: 1,
         };
-        match apply_counted(&self.client, &self.table, "id", vec![action])
+        match apply_counted(&self.client, &self.table, ID, vec![action])
             .await
             .pop()
         {
             Some(Applied::Done) => Ok(Created::New),
             Some(Applied::ConditionFailed(_)) => Ok(Created::AlreadyStored),
             Some(Applied::Failed(error)) => Err(error),
-            None => Err(StoreError::Rejected("the write was not applied".into())),
+            None => Err(StoreError::Internal("the write was not applied".into())),
         }
     }
 
-    /// The stored item of a live log, if any.
-    async fn live_item(&self, id: &str) -> Result<Option<Item>, StoreError> {
+    /// The stored row of a live log, if any.
+    async fn live_row(&self, id: &str) -> Result<Option<ClusterLogRow>, StoreError> {
         // Only ULIDs are log ids; anything else (counter and claim keys among them) is not found.
         let Ok(id) = Ulid::from_string(id) else {
             return Ok(None);
@@ -254,14 +195,13 @@ impl ClusterLogStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("id", AttributeValue::S(id.to_string()))
+            .key(ID, AttributeValue::S(id.to_string()))
             .consistent_read(true)
             .send()
             .await?;
+        let row: Option<ClusterLogRow> = output.item.map(serde_dynamo::from_item).transpose()?;
         // Past its retention it is gone, whether or not DynamoDB has deleted it yet.
-        Ok(output
-            .item
-            .filter(|item| item_is_live(item, self.lifetime.now())))
+        Ok(row.filter(|row| is_live(row.expires_at, self.lifetime.now())))
     }
 
     /// The log with this id, if it exists and `visibility` may see it.
@@ -270,37 +210,29 @@ impl ClusterLogStore {
         id: &str,
         visibility: Visibility,
     ) -> Result<Option<ClusterLog>, StoreError> {
-        let Some(item) = self.live_item(id).await? else {
-            return Ok(None);
-        };
-        let log: ClusterLog = serde_dynamo::from_item(item)?;
-        Ok(visibility.allows(&log).then_some(log))
+        let row = self.live_row(id).await?;
+        Ok(row.map(|row| row.log).filter(|log| visibility.allows(log)))
     }
 
     /// Deletes a log `visibility` may see, with its claim, and uncounts it, atomically. False
     /// when there was none.
     pub async fn delete(&self, id: &str, visibility: Visibility) -> Result<bool, StoreError> {
-        let Some(item) = self.live_item(id).await? else {
+        let Some(row) = self.live_row(id).await? else {
             return Ok(false);
         };
-        let expires_at = item
-            .get(EXPIRES_AT)
-            .map(|_| crate::dynamo::number(&item, EXPIRES_AT));
-        let claim = item.get(CLAIM).cloned();
-        let log: ClusterLog = serde_dynamo::from_item(item)?;
-        if !visibility.allows(&log) {
+        if !visibility.allows(&row.log) {
             return Ok(false);
         }
         let delete = Delete::builder()
             .table_name(&self.table)
-            .key("id", AttributeValue::S(log.id.clone()))
-            .condition_expression("attribute_exists(id)")
+            .key(ID, AttributeValue::S(row.log.id.clone()))
+            .condition_expression(format!("attribute_exists({ID})"))
             .build()?;
-        let claim = match claim {
+        let claim = match &row.claim {
             Some(claim) => Some(
                 Delete::builder()
                     .table_name(&self.table)
-                    .key("id", claim)
+                    .key(ID, AttributeValue::S(claim.clone()))
                     .build()?,
             ),
             None => None,
@@ -308,10 +240,10 @@ impl ClusterLogStore {
         let action = CountedAction {
             action: TransactWriteItem::builder().delete(delete).build(),
             also: claim.map(|claim| TransactWriteItem::builder().delete(claim).build()),
-            count: count_change(&log.id, log.internal_only, expires_at),
+            count: count_change(&row.log.id, row.log.internal_only, row.expires_at),
             delta: -1,
         };
-        match apply_counted(&self.client, &self.table, "id", vec![action])
+        match apply_counted(&self.client, &self.table, ID, vec![action])
             .await
             .pop()
         {
@@ -319,192 +251,77 @@ impl ClusterLogStore {
             // Deleted by a concurrent request between our read and our write: gone either way.
             Some(Applied::ConditionFailed(_)) => Ok(false),
             Some(Applied::Failed(error)) => Err(error),
-            None => Err(StoreError::Rejected("the delete was not applied".into())),
+            None => Err(StoreError::Internal("the delete was not applied".into())),
         }
     }
 
-    /// One page of the logs `filter` selects, newest first, and the number of all matches.
+    fn reader(&self) -> Reader<'_> {
+        Reader {
+            client: &self.client,
+            table: &self.table,
+        }
+    }
+
+    /// One page of the logs `filter` selects, and the number of all matches: runs the list's plan.
     pub async fn list(
         &self,
         filter: &ClusterLogFilter,
         page: &PageRequest,
     ) -> Result<ListPage, ClusterLogError> {
-        let visibility = match filter.visibility {
-            Visibility::PublicOnly => Some(Filter::equals(
-                "internal",
-                "internal_only",
-                AttributeValue::Bool(false),
-            )),
-            Visibility::IncludingInternal => None,
+        let plan = ListPlan::new(filter, page);
+        let known_total = match plan.total {
+            Total::Nothing => return Ok(ListPage::default()),
+            Total::Counters(visibility) => Some(self.count_all(visibility).await?),
+            Total::PartitionCounts | Total::Matches => None,
         };
-        // What DynamoDB can check of the search goes into every Query's FilterExpression (bound
-        // names and values only); the whole search is still applied to what comes back.
-        let visibility = both(
-            visibility,
-            filter.search.as_ref().and_then(|search| search.filter()),
-        );
-        // `timestamp` and `created_at` each have their indexes: an order on either reads them
-        // forwards or backwards, and a range of it in the search becomes the key condition, so
-        // only that range is read. Other orders read by `timestamp` and sort in memory.
-        let index_order = match &filter.order {
-            None => Some((SortTime::Timestamp, false)),
-            Some(order) => order.index_order(),
-        };
-        let (sort, forward) = index_order.unwrap_or((SortTime::Timestamp, false));
-        let indexes = ListIndexes::sorted_by(sort);
-        let newest_first = NewestFirst {
-            sort_attribute: sort.attribute(),
-            tie_breaker: "id",
-        };
-        let (lower, upper) = filter
-            .search
-            .as_ref()
-            .map_or((None, None), |search| search.range(sort.attribute()));
-        if lower.zip(upper).is_some_and(|(lower, upper)| lower > upper) {
-            // An empty range (DynamoDB would reject it as a BETWEEN): nothing matches.
-            return Ok(ListPage::default());
-        }
-        let read = Reading {
-            forward,
-            range: SortRange {
-                attribute: sort.attribute(),
-                lower: lower.map(str::to_owned),
-                upper: upper.map(str::to_owned),
-            },
-        };
-        let (queries, known_total) = match &filter.scope {
-            ClusterScope::All => {
-                let queries = (0..TIME_SHARDS)
-                    .map(|shard| {
-                        self.partition(
-                            Some(indexes.by_time),
-                            TIME_SHARD,
-                            shard.to_string(),
-                            visibility.clone(),
-                            &read,
-                        )
-                    })
-                    .collect();
-                // With a search the counters do not know the total: the matches are counted
-                // by reading.
-                let total = match filter.search {
-                    None => Some(self.count_all(filter.visibility).await?),
-                    Some(_) => None,
-                };
-                (queries, total)
-            }
-            ClusterScope::Cluster {
-                uuid: Some(uuid),
-                id,
-            } => {
-                let same_id = id.as_ref().map(|id| {
-                    Filter::equals("cluster_id", "cluster_id", AttributeValue::S(id.clone()))
-                });
-                let filter = both(same_id, visibility);
-                (
-                    vec![self.partition(
-                        Some(indexes.by_uuid),
-                        "cluster_uuid",
-                        uuid.clone(),
-                        filter,
-                        &read,
-                    )],
-                    None,
-                )
-            }
-            ClusterScope::Cluster {
-                uuid: None,
-                id: Some(id),
-            } => (
-                vec![self.partition(
-                    Some(indexes.by_id),
-                    "cluster_id",
-                    id.clone(),
-                    visibility,
-                    &read,
-                )],
-                None,
-            ),
-            ClusterScope::Cluster {
-                uuid: None,
-                id: None,
-            } => return Ok(ListPage::default()),
-        };
-        let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
-        let nothing_to_read =
-            page.size == 0 || known_total.is_some_and(|total| page.offset() >= total);
         let now = self.lifetime.now();
-        let order = |a: &Item, b: &Item| {
-            let order = newest_first.compare(a, b);
-            if read.forward { order.reverse() } else { order }
-        };
+        let order = |a: &ClusterLogRow, b: &ClusterLogRow| plan.compare(&a.log, &b.log);
         // Logs past their retention are gone, deleted by DynamoDB yet or not; the search is applied
         // to each log as it is read.
-        let keep = |item: &Item| {
-            item_is_live(item, now)
-                && filter.search.as_ref().is_none_or(|search| {
-                    serde_dynamo::from_item::<_, ClusterLog>(item.clone())
-                        .is_ok_and(|log| search.matches(&log))
-                })
+        let keep = |row: &ClusterLogRow| {
+            is_live(row.expires_at, now)
+                && plan.search.is_none_or(|search| search.matches(&row.log))
         };
         let merge = Merge {
             order: &order,
             keep: &keep,
         };
-        if let Some(order) = filter.order.as_ref().filter(|_| index_order.is_none()) {
-            // Orders no index serves: read every match (up to the cap) and sort them here.
-            let all = read_window(&self.client, queries, &merge, 0, MAX_SORTED + 1).await?;
-            if all.items.len() > MAX_SORTED {
-                return Err(ClusterLogError::BadRequest(format!(
-                    "More than {MAX_SORTED} logs match; narrow the search to order them by anything but 'timestamp' or 'created_at'"
-                )));
-            }
-            let mut logs = all
-                .items
-                .into_iter()
-                .map(serde_dynamo::from_item)
-                .collect::<Result<Vec<ClusterLog>, _>>()
-                .map_err(StoreError::from)?;
-            logs.sort_by(|a, b| order.compare(a, b));
-            let total = logs.len() as u64;
-            let items = logs
-                .into_iter()
-                .skip(offset)
-                .take(page.size as usize)
-                .collect();
-            return Ok(ListPage { items, total });
+        match &plan.arrangement {
+            Arrangement::Sorted(order) => self.sorted(&plan, &merge, order).await,
+            Arrangement::Merged => self.merged(&plan, &merge, known_total).await,
         }
-        let window = if nothing_to_read {
-            Window::default()
+    }
+
+    /// A page of a merge of partitions already in the list's order, and its total.
+    async fn merged(
+        &self,
+        plan: &ListPlan<'_>,
+        merge: &Merge<'_, ClusterLogRow>,
+        known_total: Option<u64>,
+    ) -> Result<ListPage, ClusterLogError> {
+        let reads_page = plan.reads_page(known_total);
+        let window = if reads_page {
+            self.reader()
+                .window(plan.queries.clone(), merge, plan.offset, plan.size)
+                .await?
         } else {
-            read_window(
-                &self.client,
-                queries.clone(),
-                &merge,
-                offset,
-                page.size as usize,
-            )
-            .await?
+            Window::default()
         };
-        let items = window
-            .items
-            .into_iter()
-            .map(serde_dynamo::from_item)
-            .collect::<Result<Vec<ClusterLog>, _>>()
-            .map_err(StoreError::from)?;
-        let total = match known_total {
-            Some(total) => total,
+        let items: Vec<ClusterLog> = window.items.into_iter().map(|row| row.log).collect();
+        let total = match (known_total, plan.total) {
+            (Some(total), _) => total,
             // Read to the end already: the matches are what we skipped and what we kept.
-            None if window.exhausted && !nothing_to_read => (window.skipped + items.len()) as u64,
-            None if filter.search.is_some() => {
-                read_window(&self.client, queries, &merge, usize::MAX, 0)
+            (None, _) if window.exhausted && reads_page => (window.skipped + items.len()) as u64,
+            (None, Total::Matches) => {
+                self.reader()
+                    .window(plan.queries.clone(), merge, usize::MAX, 0)
                     .await?
                     .skipped as u64
             }
-            None => {
+            (None, _) => {
                 let mut total = 0;
-                for query in &queries {
-                    total += query.count(&self.client).await?;
+                for query in &plan.queries {
+                    total += self.reader().count(query).await?;
                 }
                 total
             }
@@ -512,20 +329,27 @@ impl ClusterLogStore {
         Ok(ListPage { items, total })
     }
 
-    fn partition(
+    /// Every match (up to the cap) read and sorted here: for orders no index serves.
+    async fn sorted(
         &self,
-        index: Option<&'static str>,
-        attribute: &'static str,
-        value: String,
-        filter: Option<Filter>,
-        read: &Reading,
-    ) -> PartitionQuery {
-        PartitionQuery {
-            filter,
-            forward: read.forward,
-            sort_range: Some(read.range.clone()),
-            ..PartitionQuery::newest_first(&self.table, index, attribute, value)
+        plan: &ListPlan<'_>,
+        merge: &Merge<'_, ClusterLogRow>,
+        order: &ClusterLogOrder,
+    ) -> Result<ListPage, ClusterLogError> {
+        let all = self
+            .reader()
+            .window(plan.queries.clone(), merge, 0, SORTED_READ)
+            .await?;
+        if all.items.len() > MAX_SORTED {
+            return Err(ClusterLogError::BadRequest(format!(
+                "More than {MAX_SORTED} logs match; narrow the search to order them by anything but 'timestamp' or 'created_at'"
+            )));
         }
+        let mut logs: Vec<ClusterLog> = all.items.into_iter().map(|row| row.log).collect();
+        logs.sort_by(|a, b| order.compare(a, b));
+        let total = logs.len() as u64;
+        let items = logs.into_iter().skip(plan.offset).take(plan.size).collect();
+        Ok(ListPage { items, total })
     }
 
     /// All live logs `visibility` may see, from the counters: one small Query of `counter-index`
@@ -546,13 +370,14 @@ impl ClusterLogStore {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await?;
-            for counter in output.items.unwrap_or_default() {
-                if !item_is_live(&counter, now) {
+            for item in output.items.unwrap_or_default() {
+                let counter: CounterRow = serde_dynamo::from_item(item)?;
+                if !is_live(counter.expires_at, now) {
                     continue;
                 }
-                total += count_of(&counter, PUBLIC_COUNT);
+                total += counter.public_logs.max(0) as u64;
                 if visibility == Visibility::IncludingInternal {
-                    total += count_of(&counter, INTERNAL_COUNT);
+                    total += counter.internal_logs.max(0) as u64;
                 }
             }
             match output.last_evaluated_key {
@@ -561,24 +386,4 @@ impl ClusterLogStore {
             }
         }
     }
-}
-
-fn both(first: Option<Filter>, second: Option<Filter>) -> Option<Filter> {
-    match (first, second) {
-        (Some(first), Some(second)) => Some(first.and(second)),
-        (first, second) => first.or(second),
-    }
-}
-
-fn count_of(item: &Item, attribute: &str) -> u64 {
-    match item.get(attribute) {
-        Some(AttributeValue::N(number)) => number.parse::<i64>().map_or(0, |n| n.max(0) as u64),
-        _ => 0,
-    }
-}
-
-/// The time shard of a log: from the random part of its ULID, so shards fill evenly.
-fn time_shard(id: &str) -> String {
-    let random = Ulid::from_string(id).map(|ulid| ulid.random()).unwrap_or(0);
-    (random % u128::from(TIME_SHARDS)).to_string()
 }

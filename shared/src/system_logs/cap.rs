@@ -5,12 +5,13 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 
-use super::SystemLog;
 use super::model::LEVELS;
-use super::store::{CREATED_KEY, LEVEL_INDEX, SOURCE_LEVEL, SystemLogStore, count_change, log_key};
-use crate::batch::{Applied, CLAIM, CountedAction, apply_counted};
-use crate::dynamo::{Item, Merge, PartitionQuery, StoreError, read_window, text};
-use crate::retention::item_is_live;
+use super::store::{SystemLogStore, count_change};
+use super::table::{LEVEL_INDEX, PK, SOURCE_LEVEL, SystemLogRow};
+use crate::batch::{Applied, CountedAction, apply_counted};
+use crate::dynamo::{Merge, Reader, StoreError};
+use crate::partition::{Direction, PartitionQuery};
+use crate::retention::is_live;
 
 /// Environment variable: the most system logs kept per source; `0` or absent turns the cap off.
 pub const MAX_PER_SOURCE_VAR: &str = "SYSTEM_LOGS_MAX_PER_SOURCE";
@@ -62,41 +63,43 @@ impl SystemLogStore {
         let queries = LEVELS
             .iter()
             .map(|(level, _)| PartitionQuery {
-                forward: true,
+                direction: Direction::Ascending,
                 ..PartitionQuery::newest_first(
-                    &self.table,
-                    Some(LEVEL_INDEX),
+                    LEVEL_INDEX,
                     SOURCE_LEVEL,
                     format!("{source}#{level}"),
                 )
             })
             .collect();
         let now = self.lifetime.now();
-        let oldest_first = |a: &Item, b: &Item| text(a, CREATED_KEY).cmp(text(b, CREATED_KEY));
+        let oldest_first = |a: &SystemLogRow, b: &SystemLogRow| a.created_key.cmp(&b.created_key);
         // Expired logs are no longer counted, so they do not count against the cap either.
-        let live = |item: &Item| item_is_live(item, now);
+        let live = |row: &SystemLogRow| is_live(row.log.expires_at, now);
         let merge = Merge {
             order: &oldest_first,
             keep: &live,
         };
-        let oldest = read_window(&self.client, queries, &merge, 0, excess as usize).await?;
+        let reader = Reader {
+            client: &self.client,
+            table: &self.table,
+        };
+        let oldest = reader.window(queries, &merge, 0, excess as usize).await?;
         let mut actions = Vec::with_capacity(oldest.items.len());
-        for item in oldest.items {
+        for SystemLogRow { log, pk, claim, .. } in oldest.items {
             // Its claim goes with it, so a late redelivery stores and counts it afresh.
-            let claim = match item.get(CLAIM) {
+            let claim = match claim {
                 Some(claim) => Some(
                     Delete::builder()
                         .table_name(&self.table)
-                        .key("pk", claim.clone())
+                        .key(PK, AttributeValue::S(claim))
                         .build()?,
                 ),
                 None => None,
             };
-            let log: SystemLog = serde_dynamo::from_item(item)?;
             let delete = Delete::builder()
                 .table_name(&self.table)
-                .key("pk", AttributeValue::S(log_key(log.id)))
-                .condition_expression("attribute_exists(pk)")
+                .key(PK, AttributeValue::S(pk))
+                .condition_expression(format!("attribute_exists({PK})"))
                 .build()?;
             actions.push(CountedAction {
                 action: TransactWriteItem::builder().delete(delete).build(),
@@ -105,7 +108,7 @@ impl SystemLogStore {
                 delta: -1,
             });
         }
-        for applied in apply_counted(&self.client, &self.table, "pk", actions).await {
+        for applied in apply_counted(&self.client, &self.table, PK, actions).await {
             match applied {
                 Applied::Done => report.deleted += 1,
                 // Deleted meanwhile (by DynamoDB's TTL or another run): uncounted with it.

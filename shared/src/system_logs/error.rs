@@ -27,6 +27,9 @@ pub enum SystemLogError {
     MethodNotAllowed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A fault of ours outside the store (a body that did not serialize).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl SystemLogError {
@@ -40,7 +43,7 @@ impl SystemLogError {
             }
             SystemLogError::MethodNotAllowed(_) => 405,
             SystemLogError::Store(error) if error.is_unavailable() => 503,
-            SystemLogError::Store(_) => 500,
+            SystemLogError::Store(_) | SystemLogError::Internal(_) => 500,
         }
     }
 
@@ -62,7 +65,9 @@ impl SystemLogError {
             SystemLogError::Store(error) if error.is_unavailable() => {
                 detail("The log store is temporarily unavailable; retry the request.")
             }
-            SystemLogError::Store(_) => detail("A server error occurred."),
+            SystemLogError::Store(_) | SystemLogError::Internal(_) => {
+                detail("A server error occurred.")
+            }
             other => detail(&other.to_string()),
         }
     }

@@ -1,24 +1,32 @@
 //! System logs (Waldur's `/api/system-logs/`): the model, the one write path every writer uses,
 //! the store, list queries and the DRF-style wire format.
 
-pub mod api;
+//!
+//! Layers, one file each: [`request`] (the only code that knows lambda_http), [`query`] (typed
+//! parameters), [`plan`] (what a list reads, pure), [`store`] and [`cap`] (the only code that runs
+//! DynamoDB requests), [`table`] (the key schema), [`wire`] (the bodies and pagination headers).
+
 mod cap;
 pub mod cloudwatch;
 mod error;
 mod model;
-mod query;
+pub mod plan;
+pub mod query;
+pub mod request;
 pub(crate) mod scrub;
 pub(crate) mod store;
+pub mod table;
+pub mod wire;
 
 pub use cap::{CapReport, MAX_DELETES_PER_RUN, MAX_PER_SOURCE_VAR, max_per_source_from_env};
 pub use error::SystemLogError;
 pub use model::{FILTERABLE_LEVELS, LEVELS, SOURCES, SystemLog, SystemLogRecord, level_number};
-pub use query::{Cursor, LogPage, Ordering, PageNumber, PageSpec, SystemLogFilter, list_request};
-pub use scrub::{MESSAGE_MAX_CHARS, TRACEBACK_MAX_CHARS, scrub};
-pub use store::{
-    AGGREGATE_INDEX, INSTANCE_INDEX, InstanceAggregate, LEVEL_INDEX, MAX_ID, SystemLogStore,
-    WriteError, Written, created_key, log_key,
+pub use query::{
+    Cursor, Ordering, PageNumber, PageSpec, QueryParams, SystemLogFilter, list_request,
 };
+pub use scrub::{MESSAGE_MAX_CHARS, TRACEBACK_MAX_CHARS, scrub};
+pub use store::{InstanceAggregate, LogPage, SystemLogStore, WriteError, Written};
+pub use table::{AGGREGATE_INDEX, INSTANCE_INDEX, LEVEL_INDEX, MAX_ID, created_key, log_key};
 
 /// Environment variable naming the system-logs table.
 pub const TABLE_VAR: &str = "SYSTEM_LOGS_TABLE";

@@ -1,0 +1,83 @@
+//! The cluster-logs table's key schema, in one place: attribute and index names, and the row a log
+//! is stored as. template.yaml declares the same (tests/template.rs holds the two together);
+//! docs/data-model.md explains each.
+
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+use super::ClusterLog;
+
+/// The table's partition key: a log's ULID, a counter's or a claim's key.
+pub const ID: &str = "id";
+pub const CLUSTER_UUID: &str = "cluster_uuid";
+pub const CLUSTER_ID: &str = "cluster_id";
+pub const INTERNAL_ONLY: &str = "internal_only";
+/// The partition of `time-index`: one of [`TIME_SHARDS`], from the random bits of the ULID.
+pub const TIME_SHARD: &str = "time_shard";
+
+pub const CLUSTER_UUID_INDEX: &str = "cluster-uuid-index";
+pub const CLUSTER_ID_INDEX: &str = "cluster-id-index";
+pub const TIME_INDEX: &str = "time-index";
+/// The same three partitions sorted by `created_at`, for lists in the order of creation.
+pub const CLUSTER_UUID_CREATED_INDEX: &str = "cluster-uuid-created-index";
+pub const CLUSTER_ID_CREATED_INDEX: &str = "cluster-id-created-index";
+pub const TIME_CREATED_INDEX: &str = "time-created-index";
+/// Lists the counters, so the all-clusters `total` is one small Query at any table size.
+pub const COUNTER_INDEX: &str = "counter-index";
+/// Partitions of `time-index`: spreads the all-logs index over this many partition keys.
+pub const TIME_SHARDS: u8 = 4;
+
+/// The counters' partition in `counter-index`, and its one value.
+pub const COUNTER_KIND: &str = "counter_kind";
+pub const COUNTER: &str = "count";
+pub const COUNTER_PREFIX: &str = "#count#";
+pub const PUBLIC_COUNT: &str = "public_logs";
+pub const INTERNAL_COUNT: &str = "internal_logs";
+
+/// A log as stored: its API fields, and what the indexes and the writers add.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterLogRow {
+    #[serde(flatten)]
+    pub log: ClusterLog,
+    pub time_shard: String,
+    /// When DynamoDB deletes it (epoch seconds); absent while retention is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// The key of its claim, for a log written from a queue (crate::batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+}
+
+impl ClusterLogRow {
+    pub fn new(log: ClusterLog, expires_at: Option<i64>) -> Self {
+        Self {
+            time_shard: time_shard(&log.id),
+            log,
+            expires_at,
+            claim: None,
+        }
+    }
+}
+
+/// A time-shard counter: the public and internal logs of one shard that expire at the same
+/// instant, changed by `ADD` in the transaction of every create and delete.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct CounterRow {
+    #[serde(default)]
+    pub public_logs: i64,
+    #[serde(default)]
+    pub internal_logs: i64,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+/// The time shard of a log: from the random part of its ULID, so shards fill evenly.
+pub fn time_shard(id: &str) -> String {
+    let random = Ulid::from_string(id).map(|ulid| ulid.random()).unwrap_or(0);
+    (random % u128::from(TIME_SHARDS)).to_string()
+}
+
+/// The key of the counter a log is counted in: its time shard's, among those expiring with it.
+pub fn counter_key(id: &str, expiry_bucket: &str) -> String {
+    format!("{COUNTER_PREFIX}{expiry_bucket}#{}", time_shard(id))
+}
