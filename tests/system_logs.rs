@@ -94,9 +94,9 @@ fn reference(all: &[SystemLog], params: &[(&str, &str)]) -> Vec<u64> {
     };
     let mut logs: Vec<&SystemLog> = all
         .iter()
-        .filter(|log| get("source").is_none_or(|s| s == log.source))
+        .filter(|log| get("source").is_none_or(|s| s == log.source.as_str()))
         .filter(|log| get("instance").is_none_or(|i| i == log.instance))
-        .filter(|log| get("level").is_none_or(|l| l == log.level))
+        .filter(|log| get("level").is_none_or(|l| l == log.level.as_str()))
         .filter(|log| {
             get("level_gte")
                 .is_none_or(|g| f64::from(log.level_number) >= g.parse::<f64>().expect("number"))
@@ -630,7 +630,7 @@ async fn instances_and_stats_count_exactly_and_ignore_list_filters() {
     let mut expected: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
     for log in &logs {
         let entry = expected
-            .entry((log.source.clone(), log.instance.clone()))
+            .entry((log.source.as_str().to_owned(), log.instance.clone()))
             .or_insert((0, String::new()));
         entry.0 += 1;
         entry.1 = entry.1.clone().max(log.created.clone());

@@ -96,13 +96,13 @@ pub async fn system_log_reads(
     store.list(&all, &newest, &spec).await?;
     watch.lap("list, page 50 (by the next link's cursor)");
     let errors = SystemLogFilter {
-        level: Some(40),
+        level: Some(shared::system_logs::Level::Error),
         ..SystemLogFilter::default()
     };
     store.list(&errors, &newest, &page(1)).await?;
     watch.lap("list, first page, level=ERROR");
     let worker = SystemLogFilter {
-        source: Some("worker".into()),
+        source: Some(shared::system_logs::Source::Worker),
         ..SystemLogFilter::default()
     };
     store.list(&worker, &newest, &page(1)).await?;

@@ -47,7 +47,7 @@ fn sample_log() -> ClusterLog {
         id: "01J0000000000000000000000".into(),
         cluster_uuid: Some("c-1".into()),
         summary: Some("Cluster upgraded".into()),
-        severity: "Info".into(),
+        severity: crate::cluster_logs::Severity::Info,
         doc_references: vec!["https://docs".into()],
         timestamp: "2026-01-01T00:00:00.000000Z".into(),
         created_at: "2026-01-01T00:00:00.000000Z".into(),

@@ -4,7 +4,7 @@
 
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
-use shared::system_logs::{CapReport, SOURCES, SystemLogStore, SystemLogsState};
+use shared::system_logs::{CapReport, Source, SystemLogStore, SystemLogsState};
 
 #[derive(Debug, Clone)]
 pub struct CapState {
@@ -28,10 +28,10 @@ pub async fn handler(state: &CapState, _event: LambdaEvent<Value>) -> Result<Val
         return Ok(serde_json::json!({ "cap": "off" }));
     };
     let mut reports: Vec<CapReport> = Vec::new();
-    for source in SOURCES {
+    for source in Source::ALL {
         let report = state.store.enforce_cap(source, keep).await?;
         tracing::info!(
-            source,
+            source = source.as_str(),
             before = report.before,
             deleted = report.deleted,
             keep,

@@ -165,7 +165,7 @@ mod tests {
             {"cluster_uuid":"c1","severity":"Warning","created_by":"mallory"}}"#;
         let log =
             message(body).cluster_log(&service_identity_from_env(), OffsetDateTime::now_utc())?;
-        assert_eq!(log.severity, "Warning");
+        assert_eq!(log.severity.as_str(), "Warning");
         assert_eq!(log.created_by.as_deref(), Some(DEFAULT_SERVICE_IDENTITY));
         let mut attributed = message(body);
         attributed.attributes.insert("created_by", "alertmanager");

@@ -18,7 +18,7 @@ pub mod table;
 pub mod wire;
 
 pub use error::{ClusterLogError, ErrorCode};
-pub use model::{ClusterLog, ClusterLogDraft, SEVERITIES, Visibility};
+pub use model::{ClusterLog, ClusterLogDraft, Severity, Visibility};
 pub use query::{ClusterLogFilter, ClusterLogOrder, ClusterScope, PageRequest, SortTime};
 pub use store::{ClusterLogStore, Created, ListPage, StoredClusterLog};
 

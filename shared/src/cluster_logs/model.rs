@@ -9,19 +9,66 @@ use crate::timestamp;
 
 use super::ClusterLogError;
 
-/// Severity values, case as written. The last three are accepted by newer servers.
-pub const SEVERITIES: [&str; 10] = [
-    "Debug",
-    "Info",
-    "Warning",
-    "Error",
-    "Fatal",
-    "Major",
-    "Critical",
-    "Low",
-    "Moderate",
-    "Important",
-];
+/// Severity values, case as written (`Info`, never `info`). The last three are accepted by newer
+/// servers.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub enum Severity {
+    Debug,
+    #[default]
+    Info,
+    Warning,
+    Error,
+    Fatal,
+    Major,
+    Critical,
+    Low,
+    Moderate,
+    Important,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 10] = [
+        Severity::Debug,
+        Severity::Info,
+        Severity::Warning,
+        Severity::Error,
+        Severity::Fatal,
+        Severity::Major,
+        Severity::Critical,
+        Severity::Low,
+        Severity::Moderate,
+        Severity::Important,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Debug => "Debug",
+            Severity::Info => "Info",
+            Severity::Warning => "Warning",
+            Severity::Error => "Error",
+            Severity::Fatal => "Fatal",
+            Severity::Major => "Major",
+            Severity::Critical => "Critical",
+            Severity::Low => "Low",
+            Severity::Moderate => "Moderate",
+            Severity::Important => "Important",
+        }
+    }
+
+    /// The severity of this exact name, if any.
+    pub fn named(name: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|severity| severity.as_str() == name)
+    }
+
+    /// The names, for messages.
+    pub fn names() -> String {
+        Severity::ALL.map(Severity::as_str).join(", ")
+    }
+}
 
 /// Longest `summary`, in characters (the contract's limit).
 pub const SUMMARY_MAX_CHARS: usize = 255;
@@ -53,7 +100,7 @@ pub struct ClusterLog {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
-    pub severity: String,
+    pub severity: Severity,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_type: Option<String>,
     #[serde(default)]
@@ -157,13 +204,12 @@ impl ClusterLogDraft {
                     "Field 'severity' is required".to_owned(),
                 ));
             }
-            Some(severity) if SEVERITIES.contains(&severity) => severity.to_owned(),
-            Some(other) => {
-                return Err(ClusterLogError::BadRequest(format!(
-                    "Field 'severity' is '{other}'; expected one of {}",
-                    SEVERITIES.join(", ")
-                )));
-            }
+            Some(name) => Severity::named(name).ok_or_else(|| {
+                ClusterLogError::BadRequest(format!(
+                    "Field 'severity' is '{name}'; expected one of {}",
+                    Severity::names()
+                ))
+            })?,
         };
         let timestamp = match self.timestamp.as_deref() {
             None | Some("") => timestamp::format(now),

@@ -5,9 +5,9 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 
-use super::model::LEVELS;
+use super::model::{Level, Source};
 use super::store::{SystemLogStore, count_change};
-use super::table::{LEVEL_INDEX, PK, SOURCE_LEVEL, SystemLogRow};
+use super::table::{LEVEL_INDEX, PK, SOURCE_LEVEL, SystemLogRow, level_partition};
 use crate::batch::{Applied, CountedAction, apply_counted};
 use crate::dynamo::{Merge, Reader, StoreError};
 use crate::partition::{Direction, PartitionQuery};
@@ -43,31 +43,31 @@ pub fn max_per_source_from_env() -> Result<Option<u64>, StoreError> {
 impl SystemLogStore {
     /// Deletes the oldest logs of `source` beyond its newest `keep` (at most
     /// [`MAX_DELETES_PER_RUN`] per call), each with its count, atomically.
-    pub async fn enforce_cap(&self, source: &str, keep: u64) -> Result<CapReport, StoreError> {
+    pub async fn enforce_cap(&self, source: Source, keep: u64) -> Result<CapReport, StoreError> {
         let before: u64 = self
             .aggregates()
             .await?
             .iter()
-            .filter(|aggregate| aggregate.source == source)
+            .filter(|aggregate| aggregate.source == source.as_str())
             .map(|aggregate| aggregate.count())
             .sum();
         let excess = before.saturating_sub(keep).min(MAX_DELETES_PER_RUN);
         let mut report = CapReport {
-            source: source.to_owned(),
+            source: source.as_str().to_owned(),
             before,
             deleted: 0,
         };
         if excess == 0 {
             return Ok(report);
         }
-        let queries = LEVELS
+        let queries = Level::ALL
             .iter()
-            .map(|(level, _)| PartitionQuery {
+            .map(|level| PartitionQuery {
                 direction: Direction::Ascending,
                 ..PartitionQuery::newest_first(
                     LEVEL_INDEX,
                     SOURCE_LEVEL,
-                    format!("{source}#{level}"),
+                    level_partition(source.as_str(), level.as_str()),
                 )
             })
             .collect();

@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use super::model::{SOURCES, SystemLogRecord};
+use super::model::{Source, SystemLogRecord};
 use crate::dynamo::StoreError;
 
 /// Environment variable with extra `pattern=source` rules, comma separated.
@@ -52,14 +52,13 @@ impl StreamMapping {
             let (pattern, source) = rule
                 .split_once('=')
                 .ok_or_else(|| format!("rule '{rule}' is not pattern=source"))?;
-            let source = SOURCES
-                .iter()
-                .find(|known| **known == source.trim())
-                .ok_or_else(|| format!("rule '{rule}': source must be one of {SOURCES:?}"))?;
+            let source = Source::named(source.trim()).ok_or_else(|| {
+                format!("rule '{rule}': source must be one of {}", Source::names())
+            })?;
             if pattern.trim().is_empty() {
                 return Err(format!("rule '{rule}' has an empty pattern"));
             }
-            rules.push((pattern.trim().to_owned(), *source));
+            rules.push((pattern.trim().to_owned(), source.as_str()));
         }
         Ok(StreamMapping { rules })
     }
@@ -87,8 +86,12 @@ impl StreamMapping {
         let named = || {
             instance
                 .split(['-', '_', '.'])
-                .find_map(|word| SOURCES.iter().find(|s| s.eq_ignore_ascii_case(word)))
-                .copied()
+                .find_map(|word| {
+                    Source::ALL
+                        .into_iter()
+                        .find(|s| s.as_str().eq_ignore_ascii_case(word))
+                })
+                .map(Source::as_str)
         };
         let source = configured.or_else(named).ok_or_else(unmapped)?;
         Ok((source.to_owned(), instance.chars().take(256).collect()))

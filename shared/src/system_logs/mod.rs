@@ -20,7 +20,7 @@ pub mod wire;
 
 pub use cap::{CapReport, MAX_DELETES_PER_RUN, MAX_PER_SOURCE_VAR, max_per_source_from_env};
 pub use error::SystemLogError;
-pub use model::{FILTERABLE_LEVELS, LEVELS, SOURCES, SystemLog, SystemLogRecord, level_number};
+pub use model::{Level, Source, SystemLog, SystemLogRecord};
 pub use query::{
     Cursor, Ordering, PageNumber, PageSpec, QueryParams, SystemLogFilter, list_request,
 };

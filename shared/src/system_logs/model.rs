@@ -4,25 +4,100 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// The processes that ship system logs. Waldur's clients reject any other value.
-pub const SOURCES: [&str; 3] = ["api", "worker", "beat"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Api,
+    Worker,
+    Beat,
+}
 
-/// Levels by number. DEBUG may be stored but is not a valid `level` filter value.
-pub const LEVELS: [(&str, u8); 5] = [
-    ("DEBUG", 10),
-    ("INFO", 20),
-    ("WARNING", 30),
-    ("ERROR", 40),
-    ("CRITICAL", 50),
-];
+impl Source {
+    pub const ALL: [Source; 3] = [Source::Api, Source::Worker, Source::Beat];
 
-/// Levels a client may filter on with `level=`.
-pub const FILTERABLE_LEVELS: [&str; 4] = ["INFO", "WARNING", "ERROR", "CRITICAL"];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Api => "api",
+            Source::Worker => "worker",
+            Source::Beat => "beat",
+        }
+    }
 
-pub fn level_number(level: &str) -> Option<u8> {
-    LEVELS
-        .iter()
-        .find(|(name, _)| *name == level)
-        .map(|(_, number)| *number)
+    /// The source of this exact name (as the API spells it), if any.
+    pub fn named(name: &str) -> Option<Source> {
+        Source::ALL
+            .into_iter()
+            .find(|source| source.as_str() == name)
+    }
+
+    /// The names, for messages.
+    pub fn names() -> String {
+        Source::ALL.map(Source::as_str).join(", ")
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Log levels, with the numbers Python's logging gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    Debug,
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl Level {
+    /// Every level, lowest first (the order of the aggregates' counts).
+    pub const ALL: [Level; 5] = [
+        Level::Debug,
+        Level::Info,
+        Level::Warning,
+        Level::Error,
+        Level::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warning => "WARNING",
+            Level::Error => "ERROR",
+            Level::Critical => "CRITICAL",
+        }
+    }
+
+    pub fn number(self) -> u8 {
+        match self {
+            Level::Debug => 10,
+            Level::Info => 20,
+            Level::Warning => 30,
+            Level::Error => 40,
+            Level::Critical => 50,
+        }
+    }
+
+    /// The level of this exact stored name (`WARNING`, not `warn`), if any.
+    pub fn named(name: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|level| level.as_str() == name)
+    }
+
+    /// DEBUG may be stored but is not a valid `level` filter value.
+    pub fn is_filterable(self) -> bool {
+        self != Level::Debug
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A stored system log. Field names are the API's; `created` is kept in the sortable stored form.
@@ -31,9 +106,9 @@ pub struct SystemLog {
     pub id: u64,
     /// `2026-02-15T14:58:23.123456Z`: fixed width, so it sorts as time does.
     pub created: String,
-    pub source: String,
+    pub source: Source,
     pub instance: String,
-    pub level: String,
+    pub level: Level,
     pub level_number: u8,
     pub logger_name: String,
     pub message: String,

@@ -4,12 +4,12 @@
 //! comes from. Pure: crate::system_logs::store runs a plan; docs/data-model.md lists what each
 //! access pattern costs, and the tests below hold each pattern to its plan.
 
-use super::model::{LEVELS, SOURCES};
+use super::model::{Level, Source};
 use super::query::{Cursor, Field, Ordering, PageNumber, PageSpec, SystemLogFilter};
 use super::store::InstanceAggregate;
 use super::table::{
     CREATED_KEY, INSTANCE, INSTANCE_INDEX, LEVEL_INDEX, LEVEL_NUMBER, PK, SOURCE_INSTANCE,
-    SOURCE_LEVEL, SystemLogRow, instance_partition,
+    SOURCE_LEVEL, SystemLogRow, instance_partition, level_partition,
 };
 use crate::partition::{Direction, Filter, PartitionQuery, SortRange, Value};
 use crate::timestamp;
@@ -33,14 +33,10 @@ impl SystemLogFilter {
             && self.message.is_none()
     }
 
-    fn sources(&self) -> Vec<&'static str> {
-        SOURCES
+    fn sources(&self) -> Vec<Source> {
+        Source::ALL
             .into_iter()
-            .filter(|source| {
-                self.source
-                    .as_deref()
-                    .is_none_or(|wanted| wanted == *source)
-            })
+            .filter(|source| self.source.is_none_or(|wanted| wanted == *source))
             .collect()
     }
 
@@ -81,7 +77,7 @@ impl SystemLogFilter {
     pub fn count_from(&self, aggregates: &[InstanceAggregate]) -> u64 {
         aggregates
             .iter()
-            .filter(|a| self.source.as_deref().is_none_or(|s| s == a.source))
+            .filter(|a| self.source.is_none_or(|s| s.as_str() == a.source))
             .filter(|a| self.instance.as_deref().is_none_or(|i| i == a.instance))
             .map(|a| a.count_where(|level| self.level_matches(level)))
             .sum()
@@ -169,11 +165,11 @@ impl Plan {
                 Some(instance) => filter
                     .sources()
                     .into_iter()
-                    .map(|s| (s.to_owned(), instance.clone()))
+                    .map(|s| (s.as_str().to_owned(), instance.clone()))
                     .collect(),
                 None => aggregates
                     .iter()
-                    .filter(|a| filter.source.as_deref().is_none_or(|s| s == a.source))
+                    .filter(|a| filter.source.is_none_or(|s| s.as_str() == a.source))
                     .map(|a| (a.source.clone(), a.instance.clone()))
                     .collect(),
             };
@@ -192,14 +188,17 @@ impl Plan {
                 .as_ref()
                 .map(|i| Filter::equals("instance", INSTANCE, Value::Text(i.clone())));
             for source in filter.sources() {
-                for (level, number) in LEVELS.iter().filter(|(_, n)| filter.level_matches(*n)) {
+                for level in Level::ALL
+                    .into_iter()
+                    .filter(|l| filter.level_matches(l.number()))
+                {
                     queries.push(partition(
                         LEVEL_INDEX,
                         SOURCE_LEVEL,
-                        format!("{source}#{level}"),
+                        level_partition(source.as_str(), level.as_str()),
                         instance.clone(),
                     ));
-                    constants.push((i64::from(*number), String::new()));
+                    constants.push((i64::from(level.number()), String::new()));
                 }
             }
         }
@@ -325,7 +324,7 @@ mod tests {
     fn the_default_list_merges_every_source_and_level_newest_first_counted_from_aggregates()
     -> Result<(), SystemLogError> {
         let (plan, filter, ordering, spec) = planned(&[], &[])?;
-        assert_eq!(plan.queries.len(), SOURCES.len() * LEVELS.len());
+        assert_eq!(plan.queries.len(), Source::ALL.len() * Level::ALL.len());
         assert!(plan.queries.iter().all(|q| q.index == Some(LEVEL_INDEX)
             && q.partition_attribute == SOURCE_LEVEL
             && q.direction == Direction::Descending
@@ -349,7 +348,7 @@ mod tests {
         );
         let (plan, ..) = planned(&[("level_gte", "35")], &[])?;
         let levels: Vec<String> = partitions(&plan).into_iter().map(|(_, p)| p).collect();
-        assert_eq!(levels.len(), SOURCES.len() * 2, "{levels:?}");
+        assert_eq!(levels.len(), Source::ALL.len() * 2, "{levels:?}");
         assert!(
             levels
                 .iter()
@@ -362,7 +361,7 @@ mod tests {
     fn an_instance_reads_its_instance_partitions_with_levels_as_a_filter()
     -> Result<(), SystemLogError> {
         let (plan, filter, ..) = planned(&[("instance", "api-1"), ("level_gte", "30")], &[])?;
-        let expected: Vec<_> = SOURCES
+        let expected: Vec<_> = Source::ALL
             .iter()
             .map(|source| (Some(INSTANCE_INDEX), format!("{source}#api-1")))
             .collect();
@@ -467,7 +466,7 @@ mod tests {
             .iter()
             .filter(|q| q.partition_value.ends_with("#WARNING"))
             .collect();
-        assert_eq!(warning.len(), SOURCES.len());
+        assert_eq!(warning.len(), Source::ALL.len());
         assert!(
             warning
                 .iter()

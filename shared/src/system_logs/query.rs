@@ -8,7 +8,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::SystemLogError;
-use super::model::{FILTERABLE_LEVELS, SOURCES, SystemLog, level_number};
+use super::model::{Level, Source, SystemLog};
 use super::table::SystemLogRow;
 use crate::partition::Direction;
 use crate::timestamp;
@@ -41,9 +41,9 @@ const MAX_UNIX_SECONDS: f64 = 253_402_300_799.0;
 /// The filters of the list (and of retrieve). Empty parameters count as absent.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SystemLogFilter {
-    pub source: Option<String>,
+    pub source: Option<Source>,
     pub instance: Option<String>,
-    pub level: Option<u8>,
+    pub level: Option<Level>,
     pub level_gte: Option<f64>,
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
@@ -175,16 +175,16 @@ impl SystemLogFilter {
         let mut problems = Problems::default();
         let mut filter = SystemLogFilter::default();
         if let Some(source) = params.get("source") {
-            if SOURCES.contains(&source) {
-                filter.source = Some(source.to_owned());
+            if let Some(source) = Source::named(source) {
+                filter.source = Some(source);
             } else {
                 problems.add("source", choice_error(source));
             }
         }
         filter.instance = params.get("instance").map(str::to_owned);
         if let Some(level) = params.get("level") {
-            match level_number(level).filter(|_| FILTERABLE_LEVELS.contains(&level)) {
-                Some(number) => filter.level = Some(number),
+            match Level::named(level).filter(|level| level.is_filterable()) {
+                Some(level) => filter.level = Some(level),
                 None => problems.add("level", choice_error(level)),
             }
         }
@@ -213,7 +213,8 @@ impl SystemLogFilter {
     }
 
     pub fn level_matches(&self, level_number: u8) -> bool {
-        self.level.is_none_or(|level| level == level_number)
+        self.level
+            .is_none_or(|level| level.number() == level_number)
             && self
                 .level_gte
                 .is_none_or(|minimum| f64::from(level_number) >= minimum)
@@ -224,7 +225,7 @@ impl SystemLogFilter {
         let created_nanos = timestamp::parse(&log.created)
             .map(|t| t.unix_timestamp_nanos())
             .unwrap_or(0);
-        self.source.as_deref().is_none_or(|s| s == log.source)
+        self.source.is_none_or(|s| s == log.source)
             && self.instance.as_deref().is_none_or(|i| i == log.instance)
             && self.level_matches(log.level_number)
             && self

@@ -15,7 +15,7 @@ use futures::StreamExt;
 use time::OffsetDateTime;
 
 use super::SystemLogError;
-use super::model::{LEVELS, SOURCES, SystemLog, SystemLogRecord, level_number};
+use super::model::{Level, Source, SystemLog, SystemLogRecord};
 use super::plan::{Plan, early_page, resume};
 use super::query::{Cursor, MAX_SORTED, Ordering, PageSpec, SystemLogFilter};
 use super::scrub::{
@@ -66,8 +66,8 @@ pub enum Written {
 pub struct InstanceAggregate {
     pub source: String,
     pub instance: String,
-    /// Counts in the order of [`LEVELS`].
-    pub by_level: [u64; LEVELS.len()],
+    /// Counts in the order of [`Level::ALL`].
+    pub by_level: [u64; Level::ALL.len()],
 }
 
 impl InstanceAggregate {
@@ -76,10 +76,10 @@ impl InstanceAggregate {
     }
 
     pub fn count_where(&self, level_matches: impl Fn(u8) -> bool) -> u64 {
-        LEVELS
+        Level::ALL
             .iter()
             .zip(self.by_level)
-            .filter(|((_, number), _)| level_matches(*number))
+            .filter(|(level, _)| level_matches(level.number()))
             .map(|(_, count)| count)
             .sum()
     }
@@ -137,9 +137,9 @@ pub(super) fn count_change(log: &SystemLog) -> CountChange {
         (AGGREGATE_KIND, AttributeValue::S(INSTANCE_AGGREGATE.into())),
         (
             SOURCE_INSTANCE,
-            AttributeValue::S(instance_partition(&log.source, &log.instance)),
+            AttributeValue::S(instance_partition(log.source.as_str(), &log.instance)),
         ),
-        ("source", AttributeValue::S(log.source.clone())),
+        ("source", AttributeValue::S(log.source.as_str().to_owned())),
         (
             super::table::INSTANCE,
             AttributeValue::S(log.instance.clone()),
@@ -149,9 +149,13 @@ pub(super) fn count_change(log: &SystemLog) -> CountChange {
         fields.push((EXPIRES_AT, AttributeValue::N(at.to_string())));
     }
     CountChange {
-        bucket: aggregate_key(&log.source, &log.instance, &bucket_name(log.expires_at)),
+        bucket: aggregate_key(
+            log.source.as_str(),
+            &log.instance,
+            &bucket_name(log.expires_at),
+        ),
         fields,
-        attribute: level_count_attribute(&log.level),
+        attribute: level_count_attribute(log.level.as_str()),
     }
 }
 
@@ -367,7 +371,7 @@ impl SystemLogStore {
                     aggregates.push(InstanceAggregate {
                         source: source.to_owned(),
                         instance: instance.to_owned(),
-                        by_level: [0; LEVELS.len()],
+                        by_level: [0; Level::ALL.len()],
                     });
                 }
                 if let Some(aggregate) = aggregates.last_mut() {
@@ -437,22 +441,18 @@ pub(crate) fn prepare(
     record: SystemLogRecord,
     retention: Retention,
 ) -> Result<SystemLog, WriteError> {
-    if !SOURCES.contains(&record.source.as_str()) {
-        return Err(WriteError::Invalid(format!(
+    let source = Source::named(&record.source).ok_or_else(|| {
+        WriteError::Invalid(format!(
             "source '{}' is not one of {}",
             record.source,
-            SOURCES.join(", ")
-        )));
-    }
-    let level = record.level.to_ascii_uppercase();
-    let level = if level == "WARN" {
-        "WARNING".to_owned()
-    } else {
-        level
-    };
-    let level_number = level_number(&level).ok_or_else(|| {
-        WriteError::Invalid(format!("level '{}' is not a known level", record.level))
+            Source::names()
+        ))
     })?;
+    let level = match record.level.to_ascii_uppercase().as_str() {
+        "WARN" => Some(Level::Warning),
+        name => Level::named(name),
+    }
+    .ok_or_else(|| WriteError::Invalid(format!("level '{}' is not a known level", record.level)))?;
     let instance = record.instance.trim().to_owned();
     if instance.is_empty() || instance.len() > 256 {
         return Err(WriteError::Invalid(
@@ -478,10 +478,10 @@ pub(crate) fn prepare(
         id: 0,
         expires_at: retention.expires_at(record.created),
         created: timestamp::format(record.created),
-        source: record.source,
+        source,
         instance,
         level,
-        level_number,
+        level_number: level.number(),
         logger_name: truncate(&record.logger_name, 256),
         message: truncate(&scrub(&record.message), MESSAGE_MAX_CHARS),
         context,

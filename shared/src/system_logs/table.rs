@@ -45,8 +45,8 @@ impl SystemLogRow {
     pub fn new(log: SystemLog) -> Self {
         Self {
             pk: log_key(log.id),
-            source_level: format!("{}#{}", log.source, log.level),
-            source_instance: instance_partition(&log.source, &log.instance),
+            source_level: level_partition(log.source.as_str(), log.level.as_str()),
+            source_instance: instance_partition(log.source.as_str(), &log.instance),
             created_key: created_key(&log.created, log.id),
             claim: None,
             log,
@@ -77,7 +77,7 @@ pub struct AggregateRow {
 }
 
 impl AggregateRow {
-    /// The counts in the order of [`super::LEVELS`].
+    /// The counts in the order of [`super::Level::ALL`].
     pub fn by_level(&self) -> [i64; 5] {
         [
             self.debug,
@@ -97,6 +97,10 @@ pub fn created_key(created: &str, id: u64) -> String {
 
 pub fn log_key(id: u64) -> String {
     format!("log#{id}")
+}
+
+pub fn level_partition(source: &str, level: &str) -> String {
+    format!("{source}#{level}")
 }
 
 pub fn instance_partition(source: &str, instance: &str) -> String {
@@ -122,8 +126,8 @@ mod tests {
 
     #[test]
     fn the_aggregate_row_reads_every_level_the_writers_count() {
-        for (level, _) in super::super::LEVELS {
-            let attribute = level_count_attribute(level);
+        for level in super::super::Level::ALL {
+            let attribute = level_count_attribute(level.as_str());
             let item = std::collections::HashMap::from([(
                 attribute.clone(),
                 aws_sdk_dynamodb::types::AttributeValue::N("7".into()),

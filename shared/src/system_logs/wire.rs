@@ -29,9 +29,9 @@ impl<'a> From<&'a SystemLog> for SystemLogView<'a> {
         Self {
             id: log.id,
             created: python_isoformat(&log.created),
-            source: &log.source,
+            source: log.source.as_str(),
             instance: &log.instance,
-            level: &log.level,
+            level: log.level.as_str(),
             level_number: log.level_number,
             logger_name: &log.logger_name,
             message: &log.message,

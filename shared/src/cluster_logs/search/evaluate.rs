@@ -51,7 +51,7 @@ pub(crate) fn values_of(log: &ClusterLog, field: &str) -> Vec<String> {
         "summary" => text(&log.summary),
         "description" => text(&log.description),
         "service_name" => text(&log.service_name),
-        "severity" => vec![log.severity.clone()],
+        "severity" => vec![log.severity.as_str().to_owned()],
         "log_type" => text(&log.log_type),
         "doc_references" => log.doc_references.clone(),
         "internal_only" => vec![log.internal_only.to_string()],

@@ -187,7 +187,7 @@ mod tests {
             id: "01JD0000000000000000000000".into(),
             cluster_uuid: Some("c-1".into()),
             service_name: Some("SREManualAction".into()),
-            severity: "Warning".into(),
+            severity: crate::cluster_logs::Severity::Warning,
             summary: Some("Node drain blocked".into()),
             internal_only: true,
             created_by: Some("Jane.Doe".into()),
