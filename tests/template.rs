@@ -4,9 +4,11 @@
 use std::collections::BTreeSet;
 
 use integration_tests::{
-    CLUSTER_LOG_ROUTES, dynamodb, file_names, fresh_table, template, workspace_root,
+    ApiRequest, CLUSTER_LOG_ROUTES, Caller, SYSTEM_LOG_ROUTES, cluster_logs_state, dynamodb,
+    file_names, fresh_table, invoke, system_logs_state, template, workspace_root,
 };
 use serde_norway::Value;
+use shared::routes::ROUTES;
 
 fn get<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(value, |value, key| value.get(*key))
@@ -180,8 +182,32 @@ fn template_routes() -> BTreeSet<(String, String, String)> {
     routes
 }
 
-#[test]
-fn routes_in_the_template_match_the_local_router_and_the_tests() {
+/// (method, path) of every operation in openapi.yaml.
+fn openapi_routes() -> BTreeSet<(String, String)> {
+    let source =
+        std::fs::read_to_string(workspace_root().join("openapi.yaml")).expect("openapi.yaml");
+    let spec: Value = serde_norway::from_str(&source).expect("openapi.yaml parses");
+    assert_eq!(get(&spec, &["openapi"]).map(text).as_deref(), Some("3.1.0"));
+    let Some(Value::Mapping(paths)) = get(&spec, &["paths"]) else {
+        panic!("openapi.yaml has no paths");
+    };
+    let methods = ["get", "put", "post", "delete", "patch", "head", "options"];
+    let mut routes = BTreeSet::new();
+    for (path, item) in paths {
+        let Value::Mapping(item) = item else {
+            panic!("path item {path:?}");
+        };
+        for method in item.keys().map(text) {
+            if methods.contains(&method.as_str()) {
+                routes.insert((method.to_uppercase(), text(path)));
+            }
+        }
+    }
+    routes
+}
+
+/// (method, path, function) of every route in `[workspace.metadata.lambda.watch.router]`.
+fn local_router_routes() -> BTreeSet<(String, String, String)> {
     let cargo: toml::Table = std::fs::read_to_string(workspace_root().join("Cargo.toml"))
         .expect("Cargo.toml")
         .parse()
@@ -207,11 +233,74 @@ fn routes_in_the_template_match_the_local_router_and_the_tests() {
             }
         }
     }
+    local
+}
+
+/// A shell variable's words, as scripts/common.sh assigns it (`NAME="a b` over one or more lines `"`).
+fn shell_words(name: &str) -> Vec<String> {
+    let script =
+        std::fs::read_to_string(workspace_root().join("scripts/common.sh")).expect("common.sh");
+    let start = script.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+    let end = start + script[start..].find('"').expect("a closing quote");
+    script[start..end]
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// True when `probe` (a path as scripts/common.sh sends it) is an instance of `route`'s path.
+fn probes(route: &str, probe: &str) -> bool {
+    let probe = probe.split('?').next().unwrap_or(probe);
+    let (route, probe): (Vec<&str>, Vec<&str>) =
+        (route.split('/').collect(), probe.split('/').collect());
+    route.len() == probe.len()
+        && route
+            .iter()
+            .zip(&probe)
+            .all(|(r, p)| r == p || (r.starts_with('{') && !p.is_empty()))
+}
+
+#[tokio::test]
+async fn every_list_of_routes_is_the_route_table() {
+    let table: BTreeSet<(String, String, String)> = ROUTES
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_owned(),
+                r.path.to_owned(),
+                r.function.to_owned(),
+            )
+        })
+        .collect();
+    // 1 and 2: what template.yaml deploys and what `make dev` routes.
     let deployed = template_routes();
     assert_eq!(
-        deployed, local,
-        "template.yaml and [workspace.metadata.lambda.watch.router] differ"
+        deployed, table,
+        "template.yaml and shared::routes::ROUTES differ"
     );
+    assert_eq!(
+        local_router_routes(),
+        table,
+        "[workspace.metadata.lambda.watch.router] and shared::routes::ROUTES differ"
+    );
+    // 3: openapi.yaml. A function deployed for every method (`ANY`) answers GET and HEAD; the rest
+    // get 405.
+    let operations: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .flat_map(|r| match r.method {
+            "ANY" => vec![
+                ("GET".to_owned(), r.path.to_owned()),
+                ("HEAD".to_owned(), r.path.to_owned()),
+            ],
+            method => vec![(method.to_owned(), r.path.to_owned())],
+        })
+        .collect();
+    assert_eq!(
+        openapi_routes(),
+        operations,
+        "openapi.yaml and shared::routes::ROUTES differ"
+    );
+    // 4: the tests' own route lists, and their dispatchers serve every function of the table.
     let tested: BTreeSet<_> = CLUSTER_LOG_ROUTES
         .iter()
         .map(|(m, r, f)| {
@@ -221,56 +310,63 @@ fn routes_in_the_template_match_the_local_router_and_the_tests() {
                 f.to_string(),
             )
         })
+        .chain(SYSTEM_LOG_ROUTES.iter().map(|(r, f)| {
+            (
+                "ANY".to_owned(),
+                format!("/api/system-logs{r}"),
+                f.to_string(),
+            )
+        }))
         .collect();
-    let deployed_cluster_routes: BTreeSet<_> = deployed
-        .into_iter()
-        .filter(|(_, path, _)| path.starts_with("/api/service_logs/"))
+    let served_by_test_dispatchers: BTreeSet<_> = table
+        .iter()
+        .filter(|(_, _, f)| f != "openapi-spec")
+        .cloned()
         .collect();
     assert_eq!(
-        deployed_cluster_routes, tested,
-        "the tests know every cluster-log route"
+        tested, served_by_test_dispatchers,
+        "the tests know every route"
     );
-}
-
-/// (method, path) of every operation in openapi.yaml.
-fn openapi_routes() -> BTreeSet<(String, String)> {
-    let source =
-        std::fs::read_to_string(workspace_root().join("openapi.yaml")).expect("openapi.yaml");
-    let spec: Value = serde_norway::from_str(&source).expect("openapi.yaml parses");
-    assert_eq!(get(&spec, &["openapi"]).map(text).as_deref(), Some("3.1.0"));
-    let Some(Value::Mapping(paths)) = get(&spec, &["paths"]) else {
-        panic!("openapi.yaml has no paths");
-    };
-    let methods = ["get", "put", "post", "delete", "patch", "head", "options"];
-    let mut routes = BTreeSet::new();
-    for (path, item) in paths {
-        let Value::Mapping(item) = item else {
-            panic!("path item {path:?}");
+    let (clusters, systems) = (cluster_logs_state().await, system_logs_state().await);
+    for route in ROUTES.iter().filter(|r| r.function != "openapi-spec") {
+        let method = if route.method == "ANY" {
+            "GET"
+        } else {
+            route.method
         };
-        for method in item.keys().map(text) {
-            if methods.contains(&method.as_str()) {
-                routes.insert((method.to_uppercase(), text(path)));
-            }
-        }
+        let request = ApiRequest::at(method, route.path)
+            .caller(Caller::Anonymous)
+            .build();
+        let status = if route.path.starts_with("/api/system-logs") {
+            ApiRequest::dispatch_system(&systems, route.function, request)
+                .await
+                .status
+        } else {
+            invoke(&clusters, route.function, request)
+                .await
+                .status()
+                .as_u16()
+        };
+        assert_eq!(
+            status, 401,
+            "{}: the dispatcher reaches its handler",
+            route.function
+        );
     }
-    routes
-}
-
-#[test]
-fn routes_in_openapi_yaml_are_the_routes_the_template_deploys() {
-    // A function deployed for every method (`ANY`) answers GET and HEAD; the rest get 405.
-    let deployed: BTreeSet<(String, String)> = template_routes()
-        .into_iter()
-        .flat_map(|(method, path, _)| match method.as_str() {
-            "ANY" => vec![("GET".to_owned(), path.clone()), ("HEAD".to_owned(), path)],
-            _ => vec![(method, path)],
-        })
-        .collect();
+    // 5: the functions scripts/common.sh serves and waits for.
     assert_eq!(
-        openapi_routes(),
-        deployed,
-        "openapi.yaml and template.yaml differ"
+        shell_words("HTTP_FUNCTIONS"),
+        shared::routes::http_functions(),
+        "HTTP_FUNCTIONS in scripts/common.sh"
     );
+    let probed = shell_words("ROUTE_PROBES");
+    for route in ROUTES.iter().filter(|r| matches!(r.method, "GET" | "ANY")) {
+        assert!(
+            probed.iter().any(|probe| probes(route.path, probe)),
+            "ROUTE_PROBES in scripts/common.sh has no probe of {}",
+            route.path
+        );
+    }
 }
 
 #[test]

@@ -9,6 +9,7 @@ pub mod http;
 pub mod identity;
 pub mod partition;
 pub mod retention;
+pub mod routes;
 pub mod sqs;
 pub mod system_logs;
 pub mod telemetry;

@@ -179,6 +179,11 @@ impl ApiRequest {
             .caller(Caller::with_roles(&["system-logs-reader"]))
     }
 
+    /// A request to a route given whole (`/api/...`), its path the route itself.
+    pub fn at(method: &'static str, route: &str) -> Self {
+        Self::under("", method, route, route)
+    }
+
     fn under(base: &str, method: &'static str, route: &str, path: &str) -> Self {
         Self {
             method,

@@ -1,0 +1,114 @@
+//! Every HTTP route of the service, in one table: the function that serves it, its method and path,
+//! and the role it requires. The other places that list routes (the local router in Cargo.toml,
+//! template.yaml, openapi.yaml, the test dispatchers, scripts/common.sh) are held to this table by
+//! one test, `tests/routes.rs`.
+
+use crate::identity::Role;
+
+/// Who may call a route, beyond being authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Any authenticated caller (what each sees may still depend on roles).
+    Authenticated,
+    Requires(Role),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub function: &'static str,
+    /// An HTTP method, or `ANY`: the function answers GET and HEAD and 405 to the rest.
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const fn route(
+    function: &'static str,
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+) -> Route {
+    Route {
+        function,
+        method,
+        path,
+        access,
+    }
+}
+
+use Access::{Authenticated, Requires};
+
+pub const ROUTES: [Route; 11] = [
+    route(
+        "cluster-logs-create",
+        "POST",
+        "/api/service_logs/v1/cluster_logs",
+        Requires(Role::ServiceLogsWriter),
+    ),
+    route(
+        "cluster-logs-list",
+        "GET",
+        "/api/service_logs/v1/cluster_logs",
+        Authenticated,
+    ),
+    route(
+        "cluster-logs-get",
+        "GET",
+        "/api/service_logs/v1/cluster_logs/{id}",
+        Authenticated,
+    ),
+    route(
+        "cluster-logs-delete",
+        "DELETE",
+        "/api/service_logs/v1/cluster_logs/{id}",
+        Requires(Role::ServiceLogsAdmin),
+    ),
+    route(
+        "cluster-logs-list-by-uuid",
+        "GET",
+        "/api/service_logs/v1/clusters/{uuid}/cluster_logs",
+        Authenticated,
+    ),
+    route(
+        "cluster-logs-list-by-cluster",
+        "GET",
+        "/api/service_logs/v1/clusters/cluster_logs",
+        Authenticated,
+    ),
+    route(
+        "system-logs-list",
+        "ANY",
+        "/api/system-logs/",
+        Requires(Role::SystemLogsReader),
+    ),
+    route(
+        "system-logs-retrieve",
+        "ANY",
+        "/api/system-logs/{id}/",
+        Requires(Role::SystemLogsReader),
+    ),
+    route(
+        "system-logs-instances",
+        "ANY",
+        "/api/system-logs/instances/",
+        Requires(Role::SystemLogsReader),
+    ),
+    route(
+        "system-logs-stats",
+        "ANY",
+        "/api/system-logs/stats/",
+        Requires(Role::SystemLogsReader),
+    ),
+    route("openapi-spec", "GET", "/openapi.yaml", Authenticated),
+];
+
+/// The functions behind HTTP routes, each once, in table order.
+pub fn http_functions() -> Vec<&'static str> {
+    let mut functions: Vec<&'static str> = Vec::new();
+    for route in ROUTES {
+        if !functions.contains(&route.function) {
+            functions.push(route.function);
+        }
+    }
+    functions
+}
