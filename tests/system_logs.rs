@@ -277,6 +277,10 @@ async fn every_filter_and_ordering_matches_the_full_data_set() {
             ("o", "-level_number"),
         ],
         vec![("o", "created"), ("o", "-instance")],
+        // Level conditions become a FilterExpression on the instance partitions (HomePort filters
+        // an instance's page by level): the level's number, never its name.
+        vec![("instance", "waldur-api-7d9f-k8"), ("level", "ERROR")],
+        vec![("o", "instance"), ("level", "WARNING")],
     ];
     for params in &cases {
         let expected = reference(&all, params);

@@ -23,16 +23,18 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, PutRequest, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
     Update, WriteRequest,
 };
 use futures::StreamExt;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::dynamo::{Item, StoreError, text};
-use crate::retention::{EXPIRES_AT, is_live};
+use crate::retention::is_live;
 
 /// How long a claim outlives its first delivery: SQS keeps a message at most 14 days, and
 /// CloudWatch Logs retries a failed invocation for hours, not days.
@@ -50,7 +52,6 @@ const ATTEMPTS: u32 = 8;
 /// timeout, and the records are delivered again anyway.
 const UNAVAILABLE_ATTEMPTS: u32 = 3;
 const CLAIM_PREFIX: &str = "claim#";
-const LOG_ID: &str = "log_id";
 /// The attribute of a stored log that names its claim, so that deleting the log can delete it.
 pub const CLAIM: &str = "claim";
 
@@ -63,7 +64,7 @@ pub trait Storable {
     /// The item as stored, keys and index attributes included.
     fn item(&self) -> Result<Item, StoreError>;
     /// The count bucket this log adds one to.
-    fn count(&self) -> CountChange;
+    fn count(&self) -> Result<CountChange, StoreError>;
     /// When DynamoDB deletes it; `None` for never.
     fn expires_at(&self) -> Option<i64>;
 }
@@ -79,7 +80,22 @@ pub struct CountChange {
 }
 
 /// Attributes a bucket item carries besides its counts.
-type BucketFields = Vec<(&'static str, AttributeValue)>;
+type BucketFields = Item;
+
+impl CountChange {
+    /// A change of `attribute` in the bucket `bucket`, which carries `fields` (a row of its table).
+    pub fn new(
+        bucket: String,
+        fields: &impl Serialize,
+        attribute: impl Into<String>,
+    ) -> Result<Self, StoreError> {
+        Ok(CountChange {
+            bucket,
+            fields: serde_dynamo::to_item(fields)?,
+            attribute: attribute.into(),
+        })
+    }
+}
 
 /// Count changes summed per bucket and attribute, ready to go into a transaction.
 #[derive(Debug, Default)]
@@ -115,7 +131,7 @@ impl Counts {
             for (n, (name, value)) in fields.iter().enumerate() {
                 sets.push(format!("#f{n} = :f{n}"));
                 update = update
-                    .expression_attribute_names(format!("#f{n}"), *name)
+                    .expression_attribute_names(format!("#f{n}"), name)
                     .expression_attribute_values(format!(":f{n}"), value.clone());
             }
             let mut adds = Vec::new();
@@ -169,6 +185,43 @@ impl<T> Outcome<T> {
     }
 }
 
+/// A record's claim: the id its log was stored under, kept until the log or the claim window
+/// expires (the table's key attribute, `claim#<source id>`, is set beside it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct ClaimRow {
+    log_id: String,
+    /// Always written; read only for `log_id`, so a claim without it still names its log.
+    #[serde(default)]
+    expires_at: i64,
+}
+
+/// Entries with their positions in the batch.
+type Positioned<T> = Vec<(usize, Entry<T>)>;
+
+/// Splits a batch: entries to claim, entries already expired (their outcome set), and entries
+/// that repeat an earlier source id of the batch (with the position they follow).
+fn sort_out<T: Storable>(
+    entries: Vec<Entry<T>>,
+    now: OffsetDateTime,
+    outcomes: &mut [Option<Outcome<T>>],
+) -> (Positioned<T>, Vec<(usize, usize)>) {
+    // A source id repeated inside one batch follows its first occurrence's fate.
+    let mut first_of: HashMap<String, usize> = HashMap::new();
+    let mut follows: Vec<(usize, usize)> = Vec::new();
+    let mut live = Vec::new();
+    for (index, entry) in entries.into_iter().enumerate() {
+        if let Some(first) = first_of.get(&entry.source_id) {
+            follows.push((index, *first));
+        } else if !is_live(entry.log.expires_at(), now) {
+            outcomes[index] = Some(Outcome::Expired);
+        } else {
+            first_of.insert(entry.source_id.clone(), index);
+            live.push((index, entry));
+        }
+    }
+    (live, follows)
+}
+
 /// Stores batches into one table whose key attribute is `key`.
 #[derive(Debug, Clone, Copy)]
 pub struct OnceWriter<'a> {
@@ -188,70 +241,8 @@ impl OnceWriter<'_> {
         now: OffsetDateTime,
     ) -> Vec<Outcome<T>> {
         let mut outcomes: Vec<Option<Outcome<T>>> = entries.iter().map(|_| None).collect();
-        // A source id repeated inside one batch follows its first occurrence's fate.
-        let mut first_of: HashMap<String, usize> = HashMap::new();
-        let mut follows: Vec<(usize, usize)> = Vec::new();
-        let mut live = Vec::new();
-        for (index, entry) in entries.into_iter().enumerate() {
-            if let Some(first) = first_of.get(&entry.source_id) {
-                follows.push((index, *first));
-            } else if !is_live(entry.log.expires_at(), now) {
-                outcomes[index] = Some(Outcome::Expired);
-            } else {
-                first_of.insert(entry.source_id.clone(), index);
-                live.push((index, entry));
-            }
-        }
-
-        let window_end = now.unix_timestamp() + CLAIM_WINDOW_DAYS * 86_400;
-        let mut claims = Vec::with_capacity(live.len());
-        let mut claimed = Vec::with_capacity(live.len());
-        for (index, entry) in live {
-            let expires_at = entry
-                .log
-                .expires_at()
-                .map_or(window_end, |at| at.min(window_end));
-            let put = Put::builder()
-                .table_name(self.table)
-                .item(self.key, claim_key(&entry.source_id))
-                .item(LOG_ID, AttributeValue::S(entry.log.id()))
-                .item(EXPIRES_AT, AttributeValue::N(expires_at.to_string()))
-                .condition_expression("attribute_not_exists(#key)")
-                .expression_attribute_names("#key", self.key)
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .build();
-            match put {
-                Ok(put) => {
-                    claims.push(CountedAction {
-                        action: TransactWriteItem::builder().put(put).build(),
-                        also: None,
-                        count: entry.log.count(),
-                        delta: 1,
-                    });
-                    claimed.push((index, entry));
-                }
-                Err(error) => outcomes[index] = Some(Outcome::Failed(error.into())),
-            }
-        }
-        let applied = apply_counted(self.client, self.table, self.key, claims).await;
-        let mut to_store = Vec::with_capacity(claimed.len());
-        let mut earlier = Vec::new();
-        for ((index, mut entry), applied) in claimed.into_iter().zip(applied) {
-            match applied {
-                Applied::Done => to_store.push((index, entry)),
-                Applied::ConditionFailed(claim) => match entry.log.adopt(text(&claim, LOG_ID)) {
-                    Ok(()) => {
-                        earlier.push(index);
-                        to_store.push((index, entry));
-                    }
-                    Err(error) => outcomes[index] = Some(Outcome::Failed(error)),
-                },
-                Applied::Failed(error) => outcomes[index] = Some(Outcome::Failed(error)),
-            }
-        }
-
+        let (live, follows) = sort_out(entries, now, &mut outcomes);
+        let (to_store, earlier) = self.claim(live, now, &mut outcomes).await;
         for (index, entry) in self.store(to_store, &mut outcomes).await {
             outcomes[index] = Some(if earlier.contains(&index) {
                 Outcome::AlreadyStored
@@ -259,7 +250,6 @@ impl OnceWriter<'_> {
                 Outcome::Stored(entry.log)
             });
         }
-
         for (index, first) in follows {
             outcomes[index] = Some(match &outcomes[first] {
                 Some(Outcome::Failed(error)) => Outcome::Failed(error.clone()),
@@ -275,6 +265,79 @@ impl OnceWriter<'_> {
                 })
             })
             .collect()
+    }
+
+    /// Claims and counts each live entry (step 1). Returns the entries whose logs are to be put,
+    /// and the positions of those an earlier delivery had claimed (they take its id).
+    async fn claim<T: Storable>(
+        &self,
+        live: Vec<(usize, Entry<T>)>,
+        now: OffsetDateTime,
+        outcomes: &mut [Option<Outcome<T>>],
+    ) -> (Vec<(usize, Entry<T>)>, Vec<usize>) {
+        let window_end = now.unix_timestamp() + CLAIM_WINDOW_DAYS * 86_400;
+        let mut claims = Vec::with_capacity(live.len());
+        let mut claimed = Vec::with_capacity(live.len());
+        for (index, entry) in live {
+            let claim = ClaimRow {
+                log_id: entry.log.id(),
+                expires_at: entry
+                    .log
+                    .expires_at()
+                    .map_or(window_end, |at| at.min(window_end)),
+            };
+            match self
+                .claim_put(&entry.source_id, &claim)
+                .and_then(|put| Ok((put, entry.log.count()?)))
+            {
+                Ok((put, count)) => {
+                    claims.push(CountedAction {
+                        action: TransactWriteItem::builder().put(put).build(),
+                        also: None,
+                        count,
+                        delta: 1,
+                    });
+                    claimed.push((index, entry));
+                }
+                Err(error) => outcomes[index] = Some(Outcome::Failed(error)),
+            }
+        }
+        let applied = apply_counted(self.client, self.table, self.key, claims).await;
+        let mut to_store = Vec::with_capacity(claimed.len());
+        let mut earlier = Vec::new();
+        for ((index, mut entry), applied) in claimed.into_iter().zip(applied) {
+            let adopted = match applied {
+                Applied::Done => Ok(false),
+                Applied::ConditionFailed(old) => serde_dynamo::from_item::<_, ClaimRow>(old)
+                    .map_err(StoreError::from)
+                    .and_then(|old| entry.log.adopt(&old.log_id))
+                    .map(|()| true),
+                Applied::Failed(error) => Err(error),
+            };
+            match adopted {
+                Ok(adopted) => {
+                    if adopted {
+                        earlier.push(index);
+                    }
+                    to_store.push((index, entry));
+                }
+                Err(error) => outcomes[index] = Some(Outcome::Failed(error)),
+            }
+        }
+        (to_store, earlier)
+    }
+
+    /// The Put of a record's claim, on condition that it has none yet.
+    fn claim_put(&self, source_id: &str, claim: &ClaimRow) -> Result<Put, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(claim)?;
+        item.insert(self.key.to_owned(), claim_key(source_id));
+        Ok(Put::builder()
+            .table_name(self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#key)")
+            .expression_attribute_names("#key", self.key)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()?)
     }
 
     /// Puts the logs 25 per BatchWriteItem; returns those stored, records failures in `outcomes`.
@@ -475,23 +538,13 @@ async fn apply_group(
             tokio::time::sleep(backoff(attempt)).await;
         }
         attempt += 1;
-        let mut counts = Counts::default();
-        let mut items: Vec<TransactWriteItem> = Vec::with_capacity(group.len() + 4);
-        // Where each action's own item sits: cancellation reasons are positional.
-        let mut positions = Vec::with_capacity(group.len());
-        for (_, action) in &group {
-            positions.push(items.len());
-            items.push(action.action.clone());
-            items.extend(action.also.clone());
-            counts.add(action.count.clone(), action.delta);
-        }
-        match counts.updates(table, key) {
-            Ok(updates) => items.extend(updates),
+        let (items, positions) = match transaction(&group, table, key) {
+            Ok(transaction) => transaction,
             Err(error) => {
                 failure = Some(error);
                 break;
             }
-        }
+        };
         let error = match client
             .transact_write_items()
             .set_transact_items(Some(items))
@@ -505,24 +558,7 @@ async fn apply_group(
             }
             Err(error) => error,
         };
-        let reasons: Vec<(&str, Option<&Item>)> = match error.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
-                .cancellation_reasons()
-                .iter()
-                .map(|reason| (reason.code().unwrap_or_default(), reason.item()))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let failed_conditions: Vec<(usize, Item)> = positions
-            .iter()
-            .enumerate()
-            .filter_map(|(n, position)| match reasons.get(*position) {
-                Some(("ConditionalCheckFailed", item)) => {
-                    Some((n, item.cloned().unwrap_or_default()))
-                }
-                _ => None,
-            })
-            .collect();
+        let (failed_conditions, conflict) = cancellation(&error, &positions);
         if !failed_conditions.is_empty() {
             for (n, item) in failed_conditions.into_iter().rev() {
                 let (index, _) = group.remove(n);
@@ -531,9 +567,6 @@ async fn apply_group(
             attempt -= 1; // not a failure: the rest goes again at once
             continue;
         }
-        let conflict = reasons
-            .iter()
-            .any(|(code, _)| *code == "TransactionConflict");
         let error = StoreError::from(error);
         let retry = conflict
             || (matches!(error, StoreError::Unavailable(_)) && attempt < UNAVAILABLE_ATTEMPTS);
@@ -551,6 +584,54 @@ async fn apply_group(
             .map(|(index, _)| (index, Applied::Failed(failure.clone()))),
     );
     finished
+}
+
+/// A group's transaction: each action's items, then one update per count bucket; and where each
+/// action's own item sits (cancellation reasons are positional).
+fn transaction(
+    group: &[(usize, CountedAction)],
+    table: &str,
+    key: &str,
+) -> Result<(Vec<TransactWriteItem>, Vec<usize>), StoreError> {
+    let mut counts = Counts::default();
+    let mut items: Vec<TransactWriteItem> = Vec::with_capacity(group.len() + 4);
+    let mut positions = Vec::with_capacity(group.len());
+    for (_, action) in group {
+        positions.push(items.len());
+        items.push(action.action.clone());
+        items.extend(action.also.clone());
+        counts.add(action.count.clone(), action.delta);
+    }
+    items.extend(counts.updates(table, key)?);
+    Ok((items, positions))
+}
+
+/// Of a cancelled transaction: the actions (by their place in the group) whose condition failed,
+/// with the item as it was; and whether another transaction conflicted with it.
+fn cancellation<R>(
+    error: &SdkError<TransactWriteItemsError, R>,
+    positions: &[usize],
+) -> (Vec<(usize, Item)>, bool) {
+    let reasons: Vec<(&str, Option<&Item>)> = match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|reason| (reason.code().unwrap_or_default(), reason.item()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let failed_conditions = positions
+        .iter()
+        .enumerate()
+        .filter_map(|(n, position)| match reasons.get(*position) {
+            Some(("ConditionalCheckFailed", item)) => Some((n, item.cloned().unwrap_or_default())),
+            _ => None,
+        })
+        .collect();
+    let conflict = reasons
+        .iter()
+        .any(|(code, _)| *code == "TransactionConflict");
+    (failed_conditions, conflict)
 }
 
 fn claim_key(source_id: &str) -> AttributeValue {

@@ -259,14 +259,6 @@ pub fn text<'a>(item: &'a Item, name: &str) -> &'a str {
     }
 }
 
-/// A number attribute, or 0 when it is absent or not a whole number.
-pub fn number(item: &Item, name: &str) -> i64 {
-    match item.get(name) {
-        Some(AttributeValue::N(value)) => value.parse().unwrap_or(0),
-        _ => 0,
-    }
-}
-
 /// The result of reading a window of a merged listing.
 #[derive(Debug)]
 pub struct Window<T> {

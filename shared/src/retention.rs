@@ -11,8 +11,6 @@
 
 use time::OffsetDateTime;
 
-use crate::dynamo::{Item, number};
-
 /// The TTL attribute of both tables (template.yaml's `TimeToLiveSpecification`).
 pub const EXPIRES_AT: &str = "expires_at";
 /// Retention of system logs in days; `0` keeps them until deleted.
@@ -109,11 +107,6 @@ impl Lifetime {
 /// True while an item with this `expires_at` (if any) is still kept.
 pub fn is_live(expires_at: Option<i64>, now: OffsetDateTime) -> bool {
     expires_at.is_none_or(|at| at > now.unix_timestamp())
-}
-
-/// True while the item is still kept: it has no `expires_at`, or that time has not come.
-pub fn item_is_live(item: &Item, now: OffsetDateTime) -> bool {
-    is_live(item.get(EXPIRES_AT).map(|_| number(item, EXPIRES_AT)), now)
 }
 
 /// The name of a count bucket: every log expiring at the same instant shares one.

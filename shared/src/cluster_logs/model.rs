@@ -198,39 +198,9 @@ impl ClusterLogDraft {
                 "Either 'cluster_uuid' or 'cluster_id' is required".to_owned(),
             ));
         }
-        let severity = match self.severity.as_deref() {
-            None | Some("") => {
-                return Err(ClusterLogError::BadRequest(
-                    "Field 'severity' is required".to_owned(),
-                ));
-            }
-            Some(name) => Severity::named(name).ok_or_else(|| {
-                ClusterLogError::BadRequest(format!(
-                    "Field 'severity' is '{name}'; expected one of {}",
-                    Severity::names()
-                ))
-            })?,
-        };
-        let timestamp = match self.timestamp.as_deref() {
-            None | Some("") => timestamp::format(now),
-            Some(sent) => timestamp::format(timestamp::parse(sent).map_err(|error| {
-                ClusterLogError::BadRequest(format!("Field 'timestamp': {error}"))
-            })?),
-        };
-        let doc_references = self.doc_references.unwrap_or_default();
-        if doc_references.len() > DOC_REFERENCES_MAX {
-            return Err(ClusterLogError::BadRequest(format!(
-                "Field 'doc_references' has more than {DOC_REFERENCES_MAX} entries"
-            )));
-        }
-        if doc_references
-            .iter()
-            .any(|reference| reference.chars().count() > FIELD_MAX_CHARS)
-        {
-            return Err(ClusterLogError::BadRequest(format!(
-                "Each entry of 'doc_references' must be at most {FIELD_MAX_CHARS} characters"
-            )));
-        }
+        let severity = severity(self.severity.as_deref())?;
+        let timestamp = sent_time(self.timestamp.as_deref(), now)?;
+        let doc_references = doc_references(self.doc_references.unwrap_or_default())?;
         let id = Ulid::from_datetime(now.into());
         let log = ClusterLog {
             id: id.to_string(),
@@ -262,6 +232,49 @@ impl ClusterLogDraft {
         }
         Ok(log)
     }
+}
+
+/// `severity`: required, one of [`Severity::ALL`] as written.
+fn severity(sent: Option<&str>) -> Result<Severity, ClusterLogError> {
+    match sent {
+        None | Some("") => Err(ClusterLogError::BadRequest(
+            "Field 'severity' is required".to_owned(),
+        )),
+        Some(name) => Severity::named(name).ok_or_else(|| {
+            ClusterLogError::BadRequest(format!(
+                "Field 'severity' is '{name}'; expected one of {}",
+                Severity::names()
+            ))
+        }),
+    }
+}
+
+/// `timestamp`: the writer's own time, else now.
+fn sent_time(sent: Option<&str>, now: OffsetDateTime) -> Result<String, ClusterLogError> {
+    match sent {
+        None | Some("") => Ok(timestamp::format(now)),
+        Some(sent) => Ok(timestamp::format(timestamp::parse(sent).map_err(
+            |error| ClusterLogError::BadRequest(format!("Field 'timestamp': {error}")),
+        )?)),
+    }
+}
+
+/// `doc_references`: at most [`DOC_REFERENCES_MAX`], each at most [`FIELD_MAX_CHARS`].
+fn doc_references(references: Vec<String>) -> Result<Vec<String>, ClusterLogError> {
+    if references.len() > DOC_REFERENCES_MAX {
+        return Err(ClusterLogError::BadRequest(format!(
+            "Field 'doc_references' has more than {DOC_REFERENCES_MAX} entries"
+        )));
+    }
+    if references
+        .iter()
+        .any(|reference| reference.chars().count() > FIELD_MAX_CHARS)
+    {
+        return Err(ClusterLogError::BadRequest(format!(
+            "Each entry of 'doc_references' must be at most {FIELD_MAX_CHARS} characters"
+        )));
+    }
+    Ok(references)
 }
 
 #[cfg(test)]

@@ -84,62 +84,7 @@ impl<'a> ListPlan<'a> {
         if range.is_empty() {
             return plan;
         }
-        let visible = Filter::all([
-            visibility_filter(filter.visibility),
-            search.and_then(Search::filter),
-        ]);
-        let partition = |index, attribute, value: &str, filter| PartitionQuery {
-            sort_range: Some(range.clone()),
-            filter,
-            direction,
-            ..PartitionQuery::newest_first(index, attribute, value.to_owned())
-        };
-        let indexes = ListIndexes::sorted_by(sort);
-        (plan.queries, plan.total) = match &filter.scope {
-            ClusterScope::All => (
-                (0..TIME_SHARDS)
-                    .map(|shard| {
-                        partition(
-                            indexes.by_time,
-                            TIME_SHARD,
-                            &shard.to_string(),
-                            visible.clone(),
-                        )
-                    })
-                    .collect(),
-                // With a search the counters do not know the total: the matches are counted.
-                match search {
-                    None => Total::Counters(filter.visibility),
-                    Some(_) => Total::Matches,
-                },
-            ),
-            ClusterScope::Cluster {
-                uuid: Some(uuid),
-                id,
-            } => {
-                let same_id = id
-                    .as_ref()
-                    .map(|id| Filter::equals("cluster_id", CLUSTER_ID, Value::Text(id.clone())));
-                let query = partition(
-                    indexes.by_uuid,
-                    CLUSTER_UUID,
-                    uuid,
-                    Filter::all([same_id, visible]),
-                );
-                (vec![query], counted(search))
-            }
-            ClusterScope::Cluster {
-                uuid: None,
-                id: Some(id),
-            } => (
-                vec![partition(indexes.by_id, CLUSTER_ID, id, visible)],
-                counted(search),
-            ),
-            ClusterScope::Cluster {
-                uuid: None,
-                id: None,
-            } => (Vec::new(), Total::Nothing),
-        };
+        (plan.queries, plan.total) = partitions(filter, sort, direction, &range);
         plan
     }
 
@@ -159,6 +104,73 @@ impl<'a> ListPlan<'a> {
         self.size > 0
             && !self.queries.is_empty()
             && known_total.is_none_or(|total| (self.offset as u64) < total)
+    }
+}
+
+/// The index partitions of a list's scope, each with its key range and filter, and where the
+/// list's total comes from.
+fn partitions(
+    filter: &ClusterLogFilter,
+    sort: SortTime,
+    direction: Direction,
+    range: &SortRange,
+) -> (Vec<PartitionQuery>, Total) {
+    let search = filter.search.as_ref();
+    let visible = Filter::all([
+        visibility_filter(filter.visibility),
+        search.and_then(Search::filter),
+    ]);
+    let partition = |index, attribute, value: &str, filter| PartitionQuery {
+        sort_range: Some(range.clone()),
+        filter,
+        direction,
+        ..PartitionQuery::newest_first(index, attribute, value.to_owned())
+    };
+    let indexes = ListIndexes::sorted_by(sort);
+    match &filter.scope {
+        ClusterScope::All => (
+            (0..TIME_SHARDS)
+                .map(|shard| {
+                    partition(
+                        indexes.by_time,
+                        TIME_SHARD,
+                        &shard.to_string(),
+                        visible.clone(),
+                    )
+                })
+                .collect(),
+            // With a search the counters do not know the total: the matches are counted.
+            match search {
+                None => Total::Counters(filter.visibility),
+                Some(_) => Total::Matches,
+            },
+        ),
+        ClusterScope::Cluster {
+            uuid: Some(uuid),
+            id,
+        } => {
+            let same_id = id
+                .as_ref()
+                .map(|id| Filter::equals("cluster_id", CLUSTER_ID, Value::Text(id.clone())));
+            let query = partition(
+                indexes.by_uuid,
+                CLUSTER_UUID,
+                uuid,
+                Filter::all([same_id, visible]),
+            );
+            (vec![query], counted(search))
+        }
+        ClusterScope::Cluster {
+            uuid: None,
+            id: Some(id),
+        } => (
+            vec![partition(indexes.by_id, CLUSTER_ID, id, visible)],
+            counted(search),
+        ),
+        ClusterScope::Cluster {
+            uuid: None,
+            id: None,
+        } => (Vec::new(), Total::Nothing),
     }
 }
 

@@ -18,15 +18,15 @@ use ulid::Ulid;
 use super::plan::{Arrangement, ListPlan, SORTED_READ, Total};
 use super::query::{ClusterLogOrder, MAX_SORTED};
 use super::table::{
-    COUNTER, COUNTER_INDEX, COUNTER_KIND, ClusterLogRow, CounterRow, ID, INTERNAL_COUNT,
-    PUBLIC_COUNT, counter_key,
+    COUNTER, COUNTER_INDEX, COUNTER_KIND, ClusterLogRow, CounterFields, CounterRow, ID,
+    INTERNAL_COUNT, PUBLIC_COUNT, counter_key,
 };
 use super::{ClusterLog, ClusterLogError, ClusterLogFilter, PageRequest, Visibility};
 use crate::batch::{
     Applied, CountChange, CountedAction, Entry, OnceWriter, Outcome, Storable, apply_counted,
 };
 use crate::dynamo::{Item, Merge, Reader, StoreError, Window};
-use crate::retention::{EXPIRES_AT, Lifetime, bucket_name, is_live};
+use crate::retention::{Lifetime, bucket_name, is_live};
 
 /// What [`ClusterLogStore::create`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +74,7 @@ impl Storable for StoredClusterLog {
         ))?)
     }
 
-    fn count(&self) -> CountChange {
+    fn count(&self) -> Result<CountChange, StoreError> {
         count_change(&self.log.id, self.log.internal_only, self.expires_at)
     }
 
@@ -84,21 +84,21 @@ impl Storable for StoredClusterLog {
 }
 
 /// The counter a log is counted in: its time shard's, among the logs expiring when it does.
-fn count_change(id: &str, internal: bool, expires_at: Option<i64>) -> CountChange {
-    let mut fields = vec![(COUNTER_KIND, AttributeValue::S(COUNTER.into()))];
-    if let Some(at) = expires_at {
-        fields.push((EXPIRES_AT, AttributeValue::N(at.to_string())));
-    }
-    CountChange {
-        bucket: counter_key(id, &bucket_name(expires_at)),
-        fields,
-        attribute: if internal {
-            INTERNAL_COUNT
-        } else {
-            PUBLIC_COUNT
-        }
-        .to_owned(),
-    }
+fn count_change(
+    id: &str,
+    internal: bool,
+    expires_at: Option<i64>,
+) -> Result<CountChange, StoreError> {
+    let attribute = if internal {
+        INTERNAL_COUNT
+    } else {
+        PUBLIC_COUNT
+    };
+    CountChange::new(
+        counter_key(id, &bucket_name(expires_at)),
+        &CounterFields::new(expires_at),
+        attribute,
+    )
 }
 
 impl ClusterLogStore {
@@ -171,7 +171,7 @@ impl ClusterLogStore {
         let action = CountedAction {
             action: TransactWriteItem::builder().put(put).build(),
             also: None,
-            count: stored.count(),
+            count: stored.count()?,
             delta: 1,
         };
         match apply_counted(&self.client, &self.table, ID, vec![action])
@@ -240,7 +240,7 @@ impl ClusterLogStore {
         let action = CountedAction {
             action: TransactWriteItem::builder().delete(delete).build(),
             also: claim.map(|claim| TransactWriteItem::builder().delete(claim).build()),
-            count: count_change(&row.log.id, row.log.internal_only, row.expires_at),
+            count: count_change(&row.log.id, row.log.internal_only, row.expires_at)?,
             delta: -1,
         };
         match apply_counted(&self.client, &self.table, ID, vec![action])

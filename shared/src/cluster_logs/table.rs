@@ -59,6 +59,23 @@ impl ClusterLogRow {
     }
 }
 
+/// What a counter carries besides its counts: its place in `counter-index`, and its logs' expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CounterFields {
+    pub counter_kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+impl CounterFields {
+    pub fn new(expires_at: Option<i64>) -> Self {
+        Self {
+            counter_kind: COUNTER,
+            expires_at,
+        }
+    }
+}
+
 /// A time-shard counter: the public and internal logs of one shard that expire at the same
 /// instant, changed by `ADD` in the transaction of every create and delete.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -145,63 +145,11 @@ impl Plan {
                 direction: created,
                 ..PartitionQuery::newest_first(index, attribute, value)
             };
-        let mut queries = Vec::new();
-        let mut constants = Vec::new();
-        if by_instance {
-            let level = Filter::all([
-                filter
-                    .level
-                    .map(|n| Filter::equals("level", LEVEL_NUMBER, Value::Number(n.to_string()))),
-                filter.level_gte.map(|g| {
-                    Filter::compare(
-                        "level_gte",
-                        LEVEL_NUMBER,
-                        ">=",
-                        Value::Number(g.to_string()),
-                    )
-                }),
-            ]);
-            let instances: Vec<(String, String)> = match &filter.instance {
-                Some(instance) => filter
-                    .sources()
-                    .into_iter()
-                    .map(|s| (s.as_str().to_owned(), instance.clone()))
-                    .collect(),
-                None => aggregates
-                    .iter()
-                    .filter(|a| filter.source.is_none_or(|s| s.as_str() == a.source))
-                    .map(|a| (a.source.clone(), a.instance.clone()))
-                    .collect(),
-            };
-            for (source, instance) in instances {
-                queries.push(partition(
-                    INSTANCE_INDEX,
-                    SOURCE_INSTANCE,
-                    instance_partition(&source, &instance),
-                    level.clone(),
-                ));
-                constants.push((0, instance));
-            }
+        let (queries, constants) = if by_instance {
+            instance_partitions(filter, aggregates, partition)
         } else {
-            let instance = filter
-                .instance
-                .as_ref()
-                .map(|i| Filter::equals("instance", INSTANCE, Value::Text(i.clone())));
-            for source in filter.sources() {
-                for level in Level::ALL
-                    .into_iter()
-                    .filter(|l| filter.level_matches(l.number()))
-                {
-                    queries.push(partition(
-                        LEVEL_INDEX,
-                        SOURCE_LEVEL,
-                        level_partition(source.as_str(), level.as_str()),
-                        instance.clone(),
-                    ));
-                    constants.push((i64::from(level.number()), String::new()));
-                }
-            }
-        }
+            level_partitions(filter, partition)
+        };
         // A k-way merge serves the order when every field before `created` is fixed per partition.
         let merge = match leading.as_slice() {
             [] => true,
@@ -215,6 +163,83 @@ impl Plan {
             merge,
         }
     }
+}
+
+/// Per-instance partitions of `instance-index` (the named instance in each allowed source, or every
+/// instance the aggregates know), with the level conditions as a filter; each with its instance.
+fn instance_partitions(
+    filter: &SystemLogFilter,
+    aggregates: &[InstanceAggregate],
+    partition: impl Fn(&'static str, &'static str, String, Option<Filter>) -> PartitionQuery,
+) -> (Vec<PartitionQuery>, Vec<(i64, String)>) {
+    let level = Filter::all([
+        filter.level.map(|level| {
+            Filter::equals(
+                "level",
+                LEVEL_NUMBER,
+                Value::Number(level.number().to_string()),
+            )
+        }),
+        filter.level_gte.map(|gte| {
+            Filter::compare(
+                "level_gte",
+                LEVEL_NUMBER,
+                ">=",
+                Value::Number(gte.to_string()),
+            )
+        }),
+    ]);
+    let instances: Vec<(String, String)> = match &filter.instance {
+        Some(instance) => filter
+            .sources()
+            .into_iter()
+            .map(|s| (s.as_str().to_owned(), instance.clone()))
+            .collect(),
+        None => aggregates
+            .iter()
+            .filter(|a| filter.source.is_none_or(|s| s.as_str() == a.source))
+            .map(|a| (a.source.clone(), a.instance.clone()))
+            .collect(),
+    };
+    instances
+        .into_iter()
+        .map(|(source, instance)| {
+            let value = instance_partition(&source, &instance);
+            let query = partition(INSTANCE_INDEX, SOURCE_INSTANCE, value, level.clone());
+            (query, (0, instance))
+        })
+        .unzip()
+}
+
+/// The `level-index` partitions of every (source, level) the filters allow, with an instance
+/// equality as a filter; each with its level number.
+fn level_partitions(
+    filter: &SystemLogFilter,
+    partition: impl Fn(&'static str, &'static str, String, Option<Filter>) -> PartitionQuery,
+) -> (Vec<PartitionQuery>, Vec<(i64, String)>) {
+    let instance = filter
+        .instance
+        .as_ref()
+        .map(|i| Filter::equals("instance", INSTANCE, Value::Text(i.clone())));
+    let mut partitions = (Vec::new(), Vec::new());
+    for source in filter.sources() {
+        for level in Level::ALL
+            .into_iter()
+            .filter(|l| filter.level_matches(l.number()))
+        {
+            let value = level_partition(source.as_str(), level.as_str());
+            partitions.0.push(partition(
+                LEVEL_INDEX,
+                SOURCE_LEVEL,
+                value,
+                instance.clone(),
+            ));
+            partitions
+                .1
+                .push((i64::from(level.number()), String::new()));
+        }
+    }
+    partitions
 }
 
 /// The page a list reads while it reads the aggregates, when the aggregates give the count and the
@@ -363,7 +388,7 @@ mod tests {
         let (plan, filter, ..) = planned(&[("instance", "api-1"), ("level_gte", "30")], &[])?;
         let expected: Vec<_> = Source::ALL
             .iter()
-            .map(|source| (Some(INSTANCE_INDEX), format!("{source}#api-1")))
+            .map(|source| (Some(INSTANCE_INDEX), format!("{}#api-1", source.as_str())))
             .collect();
         assert_eq!(partitions(&plan), expected);
         let condition = plan.queries[0].filter.clone().unwrap_or_default();

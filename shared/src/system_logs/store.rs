@@ -22,12 +22,12 @@ use super::scrub::{
     MESSAGE_MAX_CHARS, TRACEBACK_MAX_CHARS, cap_context, scrub, scrub_context, truncate,
 };
 use super::table::{
-    AGGREGATE_INDEX, AGGREGATE_KIND, AggregateRow, INSTANCE_AGGREGATE, INSTANCE_INDEX, MAX_ID,
-    NEXT_ID, PK, SOURCE_INSTANCE, SystemLogRow, aggregate_key, id_block_key, instance_partition,
-    level_count_attribute, log_key,
+    AGGREGATE_INDEX, AGGREGATE_KIND, AggregateFields, AggregateRow, INSTANCE_AGGREGATE,
+    INSTANCE_INDEX, IdBlockRow, MAX_ID, NEXT_ID, PK, SOURCE_INSTANCE, SystemLogRow, aggregate_key,
+    id_block_key, instance_partition, level_count_attribute, log_key,
 };
 use crate::batch::{CountChange, Entry, OnceWriter, Outcome, Storable};
-use crate::dynamo::{Item, Merge, Reader, StoreError, number};
+use crate::dynamo::{Item, Merge, Reader, StoreError};
 use crate::retention::{EXPIRES_AT, Lifetime, Retention, bucket_name, is_live};
 use crate::timestamp;
 
@@ -122,7 +122,7 @@ impl Storable for PreparedLog {
         Ok(serde_dynamo::to_item(SystemLogRow::new(self.0.clone()))?)
     }
 
-    fn count(&self) -> CountChange {
+    fn count(&self) -> Result<CountChange, StoreError> {
         count_change(&self.0)
     }
 
@@ -132,31 +132,16 @@ impl Storable for PreparedLog {
 }
 
 /// The aggregate bucket a log is counted in, and the attributes that bucket carries.
-pub(super) fn count_change(log: &SystemLog) -> CountChange {
-    let mut fields = vec![
-        (AGGREGATE_KIND, AttributeValue::S(INSTANCE_AGGREGATE.into())),
-        (
-            SOURCE_INSTANCE,
-            AttributeValue::S(instance_partition(log.source.as_str(), &log.instance)),
-        ),
-        ("source", AttributeValue::S(log.source.as_str().to_owned())),
-        (
-            super::table::INSTANCE,
-            AttributeValue::S(log.instance.clone()),
-        ),
-    ];
-    if let Some(at) = log.expires_at {
-        fields.push((EXPIRES_AT, AttributeValue::N(at.to_string())));
-    }
-    CountChange {
-        bucket: aggregate_key(
+pub(super) fn count_change(log: &SystemLog) -> Result<CountChange, StoreError> {
+    CountChange::new(
+        aggregate_key(
             log.source.as_str(),
             &log.instance,
             &bucket_name(log.expires_at),
         ),
-        fields,
-        attribute: level_count_attribute(log.level.as_str()),
-    }
+        &AggregateFields::of(log),
+        level_count_attribute(log.level.as_str()),
+    )
 }
 
 impl SystemLogStore {
@@ -312,11 +297,12 @@ impl SystemLogStore {
                 .expression_attribute_names("#expires", EXPIRES_AT),
         };
         let output = request.send().await?;
-        let next = output
+        let block: IdBlockRow = output
             .attributes
-            .as_ref()
-            .map(|item| number(item, NEXT_ID))
-            .unwrap_or(0);
+            .map(serde_dynamo::from_item)
+            .transpose()?
+            .unwrap_or_default();
+        let next = block.next;
         u64::try_from(next)
             .ok()
             .and_then(|next| next.checked_sub(count))

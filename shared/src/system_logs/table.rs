@@ -54,6 +54,36 @@ impl SystemLogRow {
     }
 }
 
+/// What an aggregate carries besides its counts: its place in `aggregate-index` and its names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AggregateFields {
+    pub aggregate_kind: &'static str,
+    pub source_instance: String,
+    pub source: &'static str,
+    pub instance: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+impl AggregateFields {
+    pub fn of(log: &SystemLog) -> Self {
+        Self {
+            aggregate_kind: INSTANCE_AGGREGATE,
+            source_instance: instance_partition(log.source.as_str(), &log.instance),
+            source: log.source.as_str(),
+            instance: log.instance.clone(),
+            expires_at: log.expires_at,
+        }
+    }
+}
+
+/// An id block's counter, as UpdateItem returns it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct IdBlockRow {
+    #[serde(default)]
+    pub next: i64,
+}
+
 /// An instance aggregate as read from `aggregate-index`: the counts of one (source, instance)
 /// among the logs expiring at one instant, one `count_<LEVEL>` attribute per level.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

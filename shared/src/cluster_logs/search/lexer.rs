@@ -19,36 +19,15 @@ pub(super) fn lex(input: &str) -> Result<Lexer, SearchError> {
     let chars: Vec<char> = input.chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
-    let error = |position, reason: &str| SearchError {
-        position,
-        reason: reason.to_owned(),
-    };
     while i < chars.len() {
         let c = chars[i];
         let start = i;
         if c.is_whitespace() {
             i += 1;
         } else if c == '\'' {
-            let mut text = String::new();
-            i += 1;
-            loop {
-                match chars.get(i) {
-                    None => return Err(error(start, "unterminated string")),
-                    Some('\'') if chars.get(i + 1) == Some(&'\'') => {
-                        text.push('\'');
-                        i += 2;
-                    }
-                    Some('\'') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(other) => {
-                        text.push(*other);
-                        i += 1;
-                    }
-                }
-            }
+            let (text, end) = string(&chars, start)?;
             tokens.push((Token::Text(text), start));
+            i = end;
         } else if c.is_ascii_alphabetic() || c == '_' {
             while chars
                 .get(i)
@@ -69,34 +48,61 @@ pub(super) fn lex(input: &str) -> Result<Lexer, SearchError> {
             }
             tokens.push((Token::Number(chars[start..i].iter().collect()), start));
         } else {
-            let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
-            let symbol = match two.as_str() {
-                "!=" => Some("!="),
-                "<>" => Some("<>"),
-                "<=" => Some("<="),
-                ">=" => Some(">="),
-                _ => None,
-            };
-            if let Some(symbol) = symbol {
-                tokens.push((Token::Symbol(symbol), start));
-                i += 2;
-                continue;
-            }
-            let symbol = match c {
-                '=' => "=",
-                '<' => "<",
-                '>' => ">",
-                '(' => "(",
-                ')' => ")",
-                ',' => ",",
-                _ => return Err(error(start, &format!("unexpected character '{c}'"))),
-            };
+            let (symbol, length) = symbol(&chars, start)?;
             tokens.push((Token::Symbol(symbol), start));
-            i += 1;
+            i += length;
         }
     }
     tokens.push((Token::End, chars.len()));
     Ok(Lexer { tokens })
+}
+
+/// A quoted string starting at `start` (`''` is a quote inside it), and where it ends.
+fn string(chars: &[char], start: usize) -> Result<(String, usize), SearchError> {
+    let mut text = String::new();
+    let mut i = start + 1;
+    loop {
+        match chars.get(i) {
+            None => {
+                return Err(SearchError {
+                    position: start,
+                    reason: "unterminated string".to_owned(),
+                });
+            }
+            Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                text.push('\'');
+                i += 2;
+            }
+            Some('\'') => return Ok((text, i + 1)),
+            Some(other) => {
+                text.push(*other);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// The operator or punctuation at `start`, and how many characters it takes.
+fn symbol(chars: &[char], start: usize) -> Result<(&'static str, usize), SearchError> {
+    let two: String = chars[start..(start + 2).min(chars.len())].iter().collect();
+    if let Some(symbol) = ["!=", "<>", "<=", ">="].into_iter().find(|s| *s == two) {
+        return Ok((symbol, 2));
+    }
+    let symbol = match chars[start] {
+        '=' => "=",
+        '<' => "<",
+        '>' => ">",
+        '(' => "(",
+        ')' => ")",
+        ',' => ",",
+        c => {
+            return Err(SearchError {
+                position: start,
+                reason: format!("unexpected character '{c}'"),
+            });
+        }
+    };
+    Ok((symbol, 1))
 }
 
 pub(super) fn describe(token: &Token) -> String {

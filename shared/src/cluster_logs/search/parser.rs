@@ -121,50 +121,17 @@ impl Parser {
     }
 
     fn comparison(&mut self) -> Result<Search, SearchError> {
-        let field_position = self.position();
-        let field = match self.advance() {
-            Token::Word(word) => SEARCH_FIELDS
-                .iter()
-                .find(|known| **known == word.to_ascii_lowercase())
-                .copied()
-                .ok_or_else(|| SearchError {
-                    position: field_position,
-                    reason: format!(
-                        "unknown field '{word}'; fields are {}",
-                        SEARCH_FIELDS.join(", ")
-                    ),
-                })?,
-            Token::End => return self.fail("expected a field name, found the end"),
-            other => {
-                return Err(SearchError {
-                    position: field_position,
-                    reason: format!("expected a field name, found {}", describe(&other)),
-                });
-            }
-        };
+        let field = self.field()?;
         let negated = self.keyword("NOT");
         if negated {
             self.advance();
         }
         let search = if self.keyword("IN") {
             self.advance();
-            if !self.symbol("(") {
-                return self.fail("expected '(' after IN");
+            Search::In {
+                field,
+                values: self.in_list(field)?,
             }
-            self.advance();
-            let mut values = vec![self.value(field)?];
-            while self.symbol(",") {
-                self.advance();
-                values.push(self.value(field)?);
-                if values.len() > MAX_IN_VALUES {
-                    return self.fail(format!("more than {MAX_IN_VALUES} values in IN"));
-                }
-            }
-            if !self.symbol(")") {
-                return self.fail("expected ',' or ')' in the IN list");
-            }
-            self.advance();
-            Search::In { field, values }
         } else if self.keyword("LIKE") || self.keyword("ILIKE") {
             let case_insensitive = self.keyword("ILIKE");
             self.advance();
@@ -177,21 +144,7 @@ impl Parser {
         } else if negated {
             return self.fail("expected IN, LIKE or ILIKE after NOT");
         } else {
-            let op = match self.advance() {
-                Token::Symbol("=") => Op::Eq,
-                Token::Symbol("!=") | Token::Symbol("<>") => Op::Ne,
-                Token::Symbol("<") => Op::Lt,
-                Token::Symbol("<=") => Op::Le,
-                Token::Symbol(">") => Op::Gt,
-                Token::Symbol(">=") => Op::Ge,
-                other => {
-                    self.next -= usize::from(other != Token::End);
-                    return self.fail(format!(
-                        "expected an operator after '{field}', found {}",
-                        describe(&other)
-                    ));
-                }
-            };
+            let op = self.operator(field)?;
             let value = self.value(field)?;
             Search::Compare { field, op, value }
         };
@@ -200,6 +153,70 @@ impl Parser {
         } else {
             search
         })
+    }
+
+    /// A field name the search knows.
+    fn field(&mut self) -> Result<&'static str, SearchError> {
+        let field_position = self.position();
+        match self.advance() {
+            Token::Word(word) => SEARCH_FIELDS
+                .iter()
+                .find(|known| **known == word.to_ascii_lowercase())
+                .copied()
+                .ok_or_else(|| SearchError {
+                    position: field_position,
+                    reason: format!(
+                        "unknown field '{word}'; fields are {}",
+                        SEARCH_FIELDS.join(", ")
+                    ),
+                }),
+            Token::End => self.fail("expected a field name, found the end"),
+            other => Err(SearchError {
+                position: field_position,
+                reason: format!("expected a field name, found {}", describe(&other)),
+            }),
+        }
+    }
+
+    /// `(value, ...)` after IN, at most [`MAX_IN_VALUES`] values.
+    fn in_list(&mut self, field: &str) -> Result<Vec<String>, SearchError> {
+        if !self.symbol("(") {
+            return self.fail("expected '(' after IN");
+        }
+        self.advance();
+        let mut values = vec![self.value(field)?];
+        while self.symbol(",") {
+            self.advance();
+            values.push(self.value(field)?);
+            if values.len() > MAX_IN_VALUES {
+                return self.fail(format!("more than {MAX_IN_VALUES} values in IN"));
+            }
+        }
+        if !self.symbol(")") {
+            return self.fail("expected ',' or ')' in the IN list");
+        }
+        self.advance();
+        Ok(values)
+    }
+
+    /// A comparison operator after `field`.
+    fn operator(&mut self, field: &str) -> Result<Op, SearchError> {
+        let op = match self.advance() {
+            Token::Symbol("=") => Op::Eq,
+            Token::Symbol("!=") | Token::Symbol("<>") => Op::Ne,
+            Token::Symbol("<") => Op::Lt,
+            Token::Symbol("<=") => Op::Le,
+            Token::Symbol(">") => Op::Gt,
+            Token::Symbol(">=") => Op::Ge,
+            other => {
+                self.next -= usize::from(other != Token::End);
+                return self.fail(format!(
+                    "expected an operator after '{field}', found {}",
+                    describe(&other)
+                ));
+            }
+        };
+        Ok(op)
     }
 
     /// A literal, normalized for the field it is compared with.
