@@ -9,9 +9,7 @@ install_python_tools "boto3==1.43.108"   # the Python peer
 cd "$ROOT"
 say "Compiling every function, hello world and the bench in release mode (LTO: several minutes on 2 cores)"
 # Only what the bench runs: each binary is a whole-program (LTO) link, the slow part of the build.
-packages=(-p bench)
-for crate in "$ROOT"/functions/*/; do packages+=(-p "$(basename "$crate")"); done
-cargo build --release --locked --bins "${packages[@]}"
+cargo build --release --locked -p bench -p functions --bins
 port=$(free_port)
 trap stop_dynamodb_local EXIT
 start_dynamodb_local "$port"

@@ -157,11 +157,11 @@ watch_env() {
 # with up to CONCURRENCY instances per function. Builds the functions first: compiled inside the
 # first invocation, requests failed with 500 in a fresh clone. Sets WATCH_PID; stop_functions stops it.
 serve_functions() {
-  local port=$1 log=$2 concurrency=${3:-1} packages=()
+  local port=$1 log=$2 concurrency=${3:-1} binaries=()
   local function
-  for function in $HTTP_FUNCTIONS; do packages+=(-p "$function"); done
+  for function in $HTTP_FUNCTIONS; do binaries+=(--bin "$function"); done
   say "Building the functions"
-  cargo build --quiet --locked "${packages[@]}"
+  cargo build --quiet --locked -p functions "${binaries[@]}"
   watch_env
   say "Serving every route on 127.0.0.1:$port (cargo lambda watch, log in ${log#"$ROOT"/})"
   set -m # its own process group, so stop_functions reaches the functions it spawned

@@ -3,8 +3,8 @@
 //! answers computed from the seed's own records rather than by the search code under test.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use cluster_logs_ingest::{IngestState, handler};
 use devtools::seed::{cluster_log_batches, cluster_log_drafts};
+use functions::cluster_logs_ingest::{IngestState, handler};
 use integration_tests::{ApiRequest, Caller, cluster_logs_state};
 use lambda_runtime::{Context, LambdaEvent};
 use shared::cluster_logs::{ClusterLogDraft, ClusterLogsState};

@@ -103,7 +103,7 @@ async fn every_system_log_event_gets_200() {
 #[tokio::test]
 async fn the_contract_event_gets_the_openapi_file() {
     let auth = shared::identity::Authenticator::new("groups", None);
-    let response = openapi_spec::handler(&auth, sample_event("openapi-spec"))
+    let response = functions::openapi_spec::handler(&auth, sample_event("openapi-spec"))
         .await
         .expect("answered");
     assert_eq!(response.status(), 200);
@@ -118,7 +118,7 @@ async fn the_contract_event_gets_the_openapi_file() {
 #[test]
 fn every_function_has_a_sample_event() {
     let events = integration_tests::file_names("events");
-    for function in integration_tests::file_names("functions") {
+    for function in integration_tests::function_names() {
         assert!(
             events
                 .iter()

@@ -64,8 +64,8 @@ fn assert_unavailable(response: Response<Body>, what: &str) {
     }
 }
 
-fn cluster_ingest(state: &ClusterLogsState) -> cluster_logs_ingest::IngestState {
-    cluster_logs_ingest::IngestState {
+fn cluster_ingest(state: &ClusterLogsState) -> functions::cluster_logs_ingest::IngestState {
+    functions::cluster_logs_ingest::IngestState {
         store: state.store.clone(),
         service: shared::cluster_logs::ingest::service_identity_from_env(),
     }
@@ -78,7 +78,7 @@ async fn deliver(state: &ClusterLogsState, messages: &[(String, String)]) -> Vec
         .map(|(id, body)| sqs_message(id, body))
         .collect();
     let event = serde_json::from_value(json!({ "Records": records })).expect("an SQS event");
-    cluster_logs_ingest::handler(
+    functions::cluster_logs_ingest::handler(
         &cluster_ingest(state),
         LambdaEvent::new(event, Context::default()),
     )
@@ -184,26 +184,30 @@ async fn throttled_ingest_reports_every_record_and_stores_each_once_when_redeliv
     // Lambda delivers it again.
     let system = system_logs_state().await;
     let (client, throttling) = Throttling::client(system.store.client(), u64::MAX);
-    let ingest = system_logs_ingest::IngestState {
+    let ingest = functions::system_logs_ingest::IngestState {
         store: system_logs_through(&system, client).store,
         mapping: Default::default(),
     };
     let record = json!({"created": "2026-11-01T10:00:00Z", "source": "api", "instance": "pod-1",
                         "level": "INFO", "logger_name": "x", "message": "m", "context": {}});
     let event = json!({"Records": [sqs_message("s-1", &record.to_string()), sqs_message("s-2", &record.to_string())]});
-    let response =
-        system_logs_ingest::handler(&ingest, LambdaEvent::new(event.clone(), Context::default()))
-            .await
-            .expect("answered");
+    let response = functions::system_logs_ingest::handler(
+        &ingest,
+        LambdaEvent::new(event.clone(), Context::default()),
+    )
+    .await
+    .expect("answered");
     assert_eq!(
         response["batchItemFailures"],
         json!([{"itemIdentifier": "s-1"}, {"itemIdentifier": "s-2"}])
     );
     throttling.throttle(0);
-    let response =
-        system_logs_ingest::handler(&ingest, LambdaEvent::new(event, Context::default()))
-            .await
-            .expect("answered");
+    let response = functions::system_logs_ingest::handler(
+        &ingest,
+        LambdaEvent::new(event, Context::default()),
+    )
+    .await
+    .expect("answered");
     assert_eq!(response["batchItemFailures"], json!([]));
     let stats = ApiRequest::system("GET", "/stats/", "/stats/")
         .answer(&system)

@@ -1,6 +1,6 @@
 //! cluster-logs-ingest: SQS batches, replayed through the handler against DynamoDB Local.
 
-use cluster_logs_ingest::{IngestState, handler};
+use functions::cluster_logs_ingest::{IngestState, handler};
 use integration_tests::{ApiRequest, Caller, cluster_logs_state, workspace_root};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};

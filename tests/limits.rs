@@ -99,7 +99,7 @@ async fn a_body_that_is_not_json_text_is_a_400() {
 #[tokio::test]
 async fn a_queued_log_too_large_for_one_item_is_refused_before_dynamodb_sees_it() {
     let api = cluster_logs_state().await;
-    let ingest = cluster_logs_ingest::IngestState {
+    let ingest = functions::cluster_logs_ingest::IngestState {
         store: api.store.clone(),
         service: service_identity_from_env(),
     };
@@ -114,10 +114,12 @@ async fn a_queued_log_too_large_for_one_item_is_refused_before_dynamodb_sees_it(
         sqs_message("m-fine", &draft().to_string()),
     ]}))
     .expect("an SQS event");
-    let response =
-        cluster_logs_ingest::handler(&ingest, LambdaEvent::new(event, Context::default()))
-            .await
-            .expect("the batch is answered");
+    let response = functions::cluster_logs_ingest::handler(
+        &ingest,
+        LambdaEvent::new(event, Context::default()),
+    )
+    .await
+    .expect("the batch is answered");
     let failed: Vec<String> = response
         .batch_item_failures
         .into_iter()
@@ -135,7 +137,7 @@ async fn a_queued_log_too_large_for_one_item_is_refused_before_dynamodb_sees_it(
 #[tokio::test]
 async fn a_system_log_too_large_to_store_is_cut_and_kept() {
     let state = system_logs_state().await;
-    let ingest = system_logs_ingest::IngestState {
+    let ingest = functions::system_logs_ingest::IngestState {
         store: state.store.clone(),
         mapping: Default::default(),
     };
@@ -146,10 +148,12 @@ async fn a_system_log_too_large_to_store_is_cut_and_kept() {
         "context": {"traceback": "t".repeat(300_000), "lineno": 7, "payload": "p".repeat(300_000)},
     });
     let event = json!({"Records": [sqs_message("m-big", &record.to_string())]});
-    let response =
-        system_logs_ingest::handler(&ingest, LambdaEvent::new(event, Context::default()))
-            .await
-            .expect("the batch is answered");
+    let response = functions::system_logs_ingest::handler(
+        &ingest,
+        LambdaEvent::new(event, Context::default()),
+    )
+    .await
+    .expect("the batch is answered");
     assert_eq!(
         response["batchItemFailures"],
         json!([]),

@@ -222,7 +222,7 @@ async fn cluster_function_permissions(function: &str) -> Permissions {
 async fn cluster_ingest_permissions() -> Permissions {
     let state = cluster_logs_state().await;
     let (watched, log) = watched_cluster_state(&state);
-    let ingest = cluster_logs_ingest::IngestState {
+    let ingest = functions::cluster_logs_ingest::IngestState {
         store: watched.store.clone(),
         service: shared::cluster_logs::ingest::service_identity_from_env(),
     };
@@ -232,9 +232,12 @@ async fn cluster_ingest_permissions() -> Permissions {
     for _ in 0..2 {
         // The second delivery finds every message claimed.
         let event = serde_json::from_value(batch.clone()).expect("an SQS event");
-        cluster_logs_ingest::handler(&ingest, LambdaEvent::new(event, Context::default()))
-            .await
-            .expect("answered");
+        functions::cluster_logs_ingest::handler(
+            &ingest,
+            LambdaEvent::new(event, Context::default()),
+        )
+        .await
+        .expect("answered");
     }
     logical_permissions(&log)
 }
@@ -334,7 +337,7 @@ async fn system_api_permissions(function: &str) -> Permissions {
 async fn system_ingest_permissions() -> Permissions {
     let state = system_logs_state().await;
     let (store, log) = watched_system_store(&state);
-    let ingest = system_logs_ingest::IngestState {
+    let ingest = functions::system_logs_ingest::IngestState {
         store,
         mapping: Default::default(),
     };
@@ -360,9 +363,12 @@ async fn system_ingest_permissions() -> Permissions {
     for _ in 0..2 {
         // Delivered twice: the second finds every record claimed.
         for event in [json!({"Records": messages.clone()}), delivery.clone()] {
-            system_logs_ingest::handler(&ingest, LambdaEvent::new(event, Context::default()))
-                .await
-                .expect("answered");
+            functions::system_logs_ingest::handler(
+                &ingest,
+                LambdaEvent::new(event, Context::default()),
+            )
+            .await
+            .expect("answered");
         }
     }
     logical_permissions(&log)
@@ -371,12 +377,12 @@ async fn system_ingest_permissions() -> Permissions {
 async fn system_cap_permissions() -> Permissions {
     let state = seeded_system_state().await;
     let (store, log) = watched_system_store(&state);
-    let cap = system_logs_cap::CapState {
+    let cap = functions::system_logs_cap::CapState {
         store,
         max_per_source: Some(3),
     };
     for _ in 0..2 {
-        system_logs_cap::handler(&cap, LambdaEvent::new(json!({}), Context::default()))
+        functions::system_logs_cap::handler(&cap, LambdaEvent::new(json!({}), Context::default()))
             .await
             .expect("answered");
     }

@@ -173,7 +173,7 @@ async fn the_contract_is_served_to_any_authenticated_caller() {
     for (name, caller) in identities() {
         for caller in [caller.clone(), as_local_token(&caller)] {
             let anonymous = matches!(caller, Caller::Anonymous);
-            let response = openapi_spec::handler(&auth, request(caller))
+            let response = functions::openapi_spec::handler(&auth, request(caller))
                 .await
                 .expect("answered");
             if anonymous {
@@ -380,7 +380,7 @@ async fn tokens_secrets_and_authorization_headers_never_reach_the_logs() {
         .await;
     assert_eq!(answer.status, 401);
     // Queued messages that are refused, and one that is stored.
-    let ingest = cluster_logs_ingest::IngestState {
+    let ingest = functions::cluster_logs_ingest::IngestState {
         store: state.store.clone(),
         service: shared::cluster_logs::ingest::service_identity_from_env(),
     };
@@ -390,10 +390,10 @@ async fn tokens_secrets_and_authorization_headers_never_reach_the_logs() {
         sqs_message("m-3", &body_with_secrets.to_string()),
     ]}))
     .expect("an SQS event");
-    cluster_logs_ingest::handler(&ingest, LambdaEvent::new(event, Context::default()))
+    functions::cluster_logs_ingest::handler(&ingest, LambdaEvent::new(event, Context::default()))
         .await
         .expect("answered");
-    let system_ingest = system_logs_ingest::IngestState {
+    let system_ingest = functions::system_logs_ingest::IngestState {
         store: system.store.clone(),
         mapping: Default::default(),
     };
@@ -401,9 +401,12 @@ async fn tokens_secrets_and_authorization_headers_never_reach_the_logs() {
         sqs_message("s-1", &json!({"source": "api", "instance": "p", "level": "password=hunter2-password"}).to_string()),
         sqs_message("s-2", "token: tok-3f9a8b7c6d5e"),
     ]});
-    system_logs_ingest::handler(&system_ingest, LambdaEvent::new(event, Context::default()))
-        .await
-        .expect("answered");
+    functions::system_logs_ingest::handler(
+        &system_ingest,
+        LambdaEvent::new(event, Context::default()),
+    )
+    .await
+    .expect("answered");
 
     let text = logs.text();
     assert!(

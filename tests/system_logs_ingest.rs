@@ -3,13 +3,13 @@
 
 use aws_lambda_events::event::cloudwatch_logs::{LogData, LogEntry};
 use aws_sdk_dynamodb::types::AttributeValue;
+use functions::system_logs_ingest::{IngestState, handler};
 use integration_tests::{ApiRequest, system_logs_state, workspace_root};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use shared::retention::{Clock, Lifetime, Retention};
 use shared::system_logs::SystemLogsState;
 use shared::system_logs::cloudwatch::StreamMapping;
-use system_logs_ingest::{IngestState, handler};
 use time::OffsetDateTime;
 
 const STREAM: &str = "waldur-worker-5d8f7c-abcde";
@@ -487,15 +487,17 @@ async fn the_per_source_cap_keeps_the_newest_logs_of_each_source() {
     }
     assert!(deliver_sqs(&ingest, batch).await.is_empty());
 
-    let cap = system_logs_cap::CapState {
+    let cap = functions::system_logs_cap::CapState {
         store: state.store.clone(),
         max_per_source: Some(5),
     };
     let schedule = event_file("system-logs-cap.json");
-    let report =
-        system_logs_cap::handler(&cap, LambdaEvent::new(schedule.clone(), Context::default()))
-            .await
-            .expect("enforced");
+    let report = functions::system_logs_cap::handler(
+        &cap,
+        LambdaEvent::new(schedule.clone(), Context::default()),
+    )
+    .await
+    .expect("enforced");
     assert_eq!(report["cap"], 5);
     let worker = ApiRequest::system("GET", "/", "/")
         .query("source", "worker")
@@ -544,9 +546,10 @@ async fn the_per_source_cap_keeps_the_newest_logs_of_each_source() {
     );
     assert_eq!(counted(&state).await.0, 10, "visible and counted alike");
 
-    let again = system_logs_cap::handler(&cap, LambdaEvent::new(schedule, Context::default()))
-        .await
-        .expect("enforced");
+    let again =
+        functions::system_logs_cap::handler(&cap, LambdaEvent::new(schedule, Context::default()))
+            .await
+            .expect("enforced");
     assert!(
         again["sources"]
             .as_array()

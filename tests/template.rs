@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use integration_tests::{
     ApiRequest, CLUSTER_LOG_ROUTES, Caller, SYSTEM_LOG_ROUTES, cluster_logs_state, dynamodb,
-    file_names, fresh_table, invoke, system_logs_state, template, workspace_root,
+    fresh_table, function_names, invoke, system_logs_state, template, workspace_root,
 };
 use serde_norway::Value;
 use shared::routes::ROUTES;
@@ -370,13 +370,13 @@ async fn every_list_of_routes_is_the_route_table() {
 }
 
 #[test]
-fn every_function_crate_is_deployed_by_the_template() {
+fn every_function_binary_is_deployed_by_the_template() {
     let template = template();
     let binaries: BTreeSet<String> = template
         .functions()
         .filter_map(|(_, f)| get(&f.metadata, &["BuildProperties", "Binary"]).map(text))
         .collect();
-    let crates: BTreeSet<String> = file_names("functions").into_iter().collect();
+    let crates: BTreeSet<String> = function_names().into_iter().collect();
     assert_eq!(binaries, crates);
     for (name, function) in template.functions() {
         assert_eq!(

@@ -283,7 +283,7 @@ impl Bench {
     }
 
     async fn seed_cluster_logs(&mut self) -> Result<(), BoxError> {
-        let state = cluster_logs_ingest::IngestState {
+        let state = functions::cluster_logs_ingest::IngestState {
             store: ClusterLogStore::new(self.client.clone(), &self.cluster_table),
             service: shared::cluster_logs::ingest::service_identity_from_env(),
         };
@@ -292,7 +292,7 @@ impl Bench {
         for batch in devtools::seed::cluster_log_batches()? {
             delivered += batch.records.len();
             let event = lambda_runtime::LambdaEvent::new(batch, lambda_runtime::Context::default());
-            let response = cluster_logs_ingest::handler(&state, event).await?;
+            let response = functions::cluster_logs_ingest::handler(&state, event).await?;
             if !response.batch_item_failures.is_empty() {
                 return Err("the demo cluster logs were not all stored".into());
             }
@@ -531,11 +531,11 @@ impl Bench {
     /// (`BENCH_BINARIES` may name a folder of unstripped builds), to run under
     /// `perf record -a -g -- target/release/bench profile ...`.
     async fn profile(&mut self, function: &str, invocations: usize) -> Result<(), BoxError> {
-        let system = system_logs_ingest::IngestState {
+        let system = functions::system_logs_ingest::IngestState {
             store: SystemLogStore::new(self.client.clone(), &self.system_table),
             mapping: shared::system_logs::cloudwatch::StreamMapping::from_env()?,
         };
-        let cluster = cluster_logs_ingest::IngestState {
+        let cluster = functions::cluster_logs_ingest::IngestState {
             store: ClusterLogStore::new(self.client.clone(), &self.cluster_table),
             service: shared::cluster_logs::ingest::service_identity_from_env(),
         };

@@ -79,9 +79,9 @@ pub async fn capture(
                 auth,
             };
             if route == "cluster-logs-get" {
-                cluster_logs_get::handler(&state, request).await
+                functions::cluster_logs_get::handler(&state, request).await
             } else {
-                cluster_logs_list_by_uuid::handler(&state, request).await
+                functions::cluster_logs_list_by_uuid::handler(&state, request).await
             }
         }
         _ => {
@@ -89,7 +89,7 @@ pub async fn capture(
                 store: SystemLogStore::new(recording, system_table),
                 auth,
             };
-            system_logs_list::handler(&state, request).await
+            functions::system_logs_list::handler(&state, request).await
         }
     }
     .map_err(|error| error.to_string())?;

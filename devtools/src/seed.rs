@@ -422,8 +422,8 @@ pub fn cluster_log_batches() -> Result<Vec<SqsEvent>, serde_json::Error> {
 
 /// Writes the demo data set through the ingest functions' handlers.
 pub async fn seed(
-    system_logs: &system_logs_ingest::IngestState,
-    cluster_logs: &cluster_logs_ingest::IngestState,
+    system_logs: &functions::system_logs_ingest::IngestState,
+    cluster_logs: &functions::cluster_logs_ingest::IngestState,
 ) -> Result<Seeded, Box<dyn std::error::Error>> {
     let mut seeded = Seeded::default();
     for delivery in cloudwatch_deliveries(&system_log_records()) {
@@ -431,7 +431,7 @@ pub async fn seed(
             crate::cloudwatch::subscription_event(&delivery)?,
             Context::default(),
         );
-        let tally = system_logs_ingest::handler(system_logs, event)
+        let tally = functions::system_logs_ingest::handler(system_logs, event)
             .await
             .map_err(|error| error.to_string())?;
         seeded.system_logs_stored += tally["stored"].as_u64().unwrap_or(0);
@@ -439,10 +439,12 @@ pub async fn seed(
     }
     for batch in cluster_log_batches()? {
         let delivered = batch.records.len();
-        let response =
-            cluster_logs_ingest::handler(cluster_logs, LambdaEvent::new(batch, Context::default()))
-                .await
-                .map_err(|error| error.to_string())?;
+        let response = functions::cluster_logs_ingest::handler(
+            cluster_logs,
+            LambdaEvent::new(batch, Context::default()),
+        )
+        .await
+        .map_err(|error| error.to_string())?;
         if !response.batch_item_failures.is_empty() {
             return Err(format!(
                 "{} cluster logs were not stored (see the log above)",

@@ -230,6 +230,30 @@ impl Reader<'_> {
         request
     }
 
+    /// Every item of one partition that the query selects, as rows, in the query's order. For
+    /// small partitions (counters, aggregates): it holds them all.
+    pub async fn partition<T: DeserializeOwned>(
+        &self,
+        query: &PartitionQuery,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut rows = Vec::new();
+        let mut start = query.start_after.as_deref().map(start_key);
+        loop {
+            let output = self
+                .request(query)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await?;
+            for item in output.items.unwrap_or_default() {
+                rows.push(serde_dynamo::from_item(item)?);
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(rows),
+            }
+        }
+    }
+
     /// Counts the matching items. Reads every item of the partition that the key selects (a COUNT
     /// is billed like reading them), so it costs what that partition holds, never the whole table.
     pub async fn count(&self, query: &PartitionQuery) -> Result<u64, StoreError> {

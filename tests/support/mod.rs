@@ -21,6 +21,14 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Names of the entries of a workspace folder, e.g. `events` or `functions`.
+/// Every Lambda function: the binaries in functions/src/bin.
+pub fn function_names() -> Vec<String> {
+    file_names("functions/src/bin")
+        .into_iter()
+        .filter_map(|name| name.strip_suffix(".rs").map(str::to_owned))
+        .collect()
+}
+
 pub fn file_names(folder: &str) -> Vec<String> {
     std::fs::read_dir(workspace_root().join(folder))
         .unwrap_or_else(|e| panic!("{folder}/: {e}"))
@@ -349,13 +357,15 @@ pub const CLUSTER_LOG_ROUTES: [(&str, &str, &str); 6] = [
 /// Runs `request` through the handler of the function `function`, as its main.rs would.
 pub async fn invoke(state: &ClusterLogsState, function: &str, request: Request) -> Response<Body> {
     let outcome = match function {
-        "cluster-logs-create" => cluster_logs_create::handler(state, request).await,
-        "cluster-logs-get" => cluster_logs_get::handler(state, request).await,
-        "cluster-logs-delete" => cluster_logs_delete::handler(state, request).await,
-        "cluster-logs-list" => cluster_logs_list::handler(state, request).await,
-        "cluster-logs-list-by-uuid" => cluster_logs_list_by_uuid::handler(state, request).await,
+        "cluster-logs-create" => functions::cluster_logs_create::handler(state, request).await,
+        "cluster-logs-get" => functions::cluster_logs_get::handler(state, request).await,
+        "cluster-logs-delete" => functions::cluster_logs_delete::handler(state, request).await,
+        "cluster-logs-list" => functions::cluster_logs_list::handler(state, request).await,
+        "cluster-logs-list-by-uuid" => {
+            functions::cluster_logs_list_by_uuid::handler(state, request).await
+        }
         "cluster-logs-list-by-cluster" => {
-            cluster_logs_list_by_cluster::handler(state, request).await
+            functions::cluster_logs_list_by_cluster::handler(state, request).await
         }
         other => panic!("no function named {other}"),
     };
@@ -430,10 +440,14 @@ impl ApiRequest {
         request: Request,
     ) -> Answer {
         let response = match function {
-            "system-logs-list" => system_logs_list::handler(state, request).await,
-            "system-logs-retrieve" => system_logs_retrieve::handler(state, request).await,
-            "system-logs-instances" => system_logs_instances::handler(state, request).await,
-            "system-logs-stats" => system_logs_stats::handler(state, request).await,
+            "system-logs-list" => functions::system_logs_list::handler(state, request).await,
+            "system-logs-retrieve" => {
+                functions::system_logs_retrieve::handler(state, request).await
+            }
+            "system-logs-instances" => {
+                functions::system_logs_instances::handler(state, request).await
+            }
+            "system-logs-stats" => functions::system_logs_stats::handler(state, request).await,
             other => panic!("no function named {other}"),
         }
         .expect("handlers answer every request with a response");

@@ -3,8 +3,8 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let system_logs = system_logs_ingest::IngestState::from_env().await?;
-    let cluster_logs = cluster_logs_ingest::IngestState::from_env().await?;
+    let system_logs = functions::system_logs_ingest::IngestState::from_env().await?;
+    let cluster_logs = functions::cluster_logs_ingest::IngestState::from_env().await?;
     let started = std::time::Instant::now();
     let seeded = devtools::seed::seed(&system_logs, &cluster_logs).await?;
     println!(

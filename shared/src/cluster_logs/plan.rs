@@ -258,16 +258,14 @@ mod tests {
     }
 
     const PAGE: PageRequest = PageRequest { page: 1, size: 100 };
+    /// A customer's view, and an SRE's (internal logs too).
+    const PUBLIC: Visibility = Visibility::PublicOnly;
+    const EVERY: Visibility = Visibility::IncludingInternal;
 
     #[test]
     fn a_clusters_list_by_uuid_reads_its_partition_newest_first_and_counts_it()
     -> Result<(), ClusterLogError> {
-        let filter = filter(
-            cluster(Some("c-1"), None),
-            Visibility::PublicOnly,
-            None,
-            None,
-        )?;
+        let filter = filter(cluster(Some("c-1"), None), PUBLIC, None, None)?;
         let plan = ListPlan::new(&filter, &PAGE);
         assert_eq!(
             partitions(&plan),
@@ -293,12 +291,7 @@ mod tests {
     #[test]
     fn a_list_by_both_names_reads_the_uuid_partition_and_filters_the_id()
     -> Result<(), ClusterLogError> {
-        let filter = filter(
-            cluster(Some("c-1"), Some("i-1")),
-            Visibility::IncludingInternal,
-            None,
-            None,
-        )?;
+        let filter = filter(cluster(Some("c-1"), Some("i-1")), EVERY, None, None)?;
         let plan = ListPlan::new(&filter, &PAGE);
         assert_eq!(
             partitions(&plan),
@@ -319,12 +312,7 @@ mod tests {
 
     #[test]
     fn a_list_by_cluster_id_reads_the_id_index() -> Result<(), ClusterLogError> {
-        let filter = filter(
-            cluster(None, Some("i-1")),
-            Visibility::IncludingInternal,
-            None,
-            None,
-        )?;
+        let filter = filter(cluster(None, Some("i-1")), EVERY, None, None)?;
         let plan = ListPlan::new(&filter, &PAGE);
         assert_eq!(
             partitions(&plan),
@@ -340,13 +328,13 @@ mod tests {
     #[test]
     fn the_all_clusters_list_merges_the_time_shards_and_counts_from_the_counters()
     -> Result<(), ClusterLogError> {
-        let filter = filter(ClusterScope::All, Visibility::PublicOnly, None, None)?;
+        let filter = filter(ClusterScope::All, PUBLIC, None, None)?;
         let plan = ListPlan::new(&filter, &PAGE);
         let shards: Vec<_> = (0..TIME_SHARDS)
             .map(|shard| (Some(TIME_INDEX), TIME_SHARD, shard.to_string()))
             .collect();
         assert_eq!(partitions(&plan), shards);
-        assert_eq!(plan.total, Total::Counters(Visibility::PublicOnly));
+        assert_eq!(plan.total, Total::Counters(PUBLIC));
         assert!(plan.reads_page(Some(1)));
         let second = ListPlan::new(&filter, &PageRequest { page: 2, size: 100 });
         assert!(
@@ -362,7 +350,7 @@ mod tests {
     -> Result<(), ClusterLogError> {
         let filter = filter(
             ClusterScope::All,
-            Visibility::PublicOnly,
+            PUBLIC,
             Some("cluster_uuid = 'c-9' AND summary = 'x'"),
             None,
         )?;
@@ -382,12 +370,7 @@ mod tests {
     #[test]
     fn an_all_clusters_search_without_a_cluster_counts_its_matches_by_reading()
     -> Result<(), ClusterLogError> {
-        let filter = filter(
-            ClusterScope::All,
-            Visibility::PublicOnly,
-            Some("severity = 'Error'"),
-            None,
-        )?;
+        let filter = filter(ClusterScope::All, PUBLIC, Some("severity = 'Error'"), None)?;
         let plan = ListPlan::new(&filter, &PAGE);
         assert_eq!(plan.queries.len(), usize::from(TIME_SHARDS));
         assert_eq!(plan.total, Total::Matches);
@@ -398,12 +381,7 @@ mod tests {
     fn a_time_window_becomes_the_key_range_and_an_empty_one_reads_nothing()
     -> Result<(), ClusterLogError> {
         let window = "timestamp >= '2025-01-02T00:00:00Z' AND timestamp < '2025-01-09T00:00:00Z'";
-        let filter1 = filter(
-            cluster(Some("c-1"), None),
-            Visibility::PublicOnly,
-            Some(window),
-            None,
-        )?;
+        let filter1 = filter(cluster(Some("c-1"), None), PUBLIC, Some(window), None)?;
         let plan = ListPlan::new(&filter1, &PAGE);
         let range = plan.queries[0].sort_range.clone();
         assert_eq!(
@@ -416,12 +394,7 @@ mod tests {
         );
         let backwards =
             "timestamp >= '2025-01-09T00:00:00Z' AND timestamp <= '2025-01-02T00:00:00Z'";
-        let filter2 = filter(
-            cluster(Some("c-1"), None),
-            Visibility::PublicOnly,
-            Some(backwards),
-            None,
-        )?;
+        let filter2 = filter(cluster(Some("c-1"), None), PUBLIC, Some(backwards), None)?;
         let empty = ListPlan::new(&filter2, &PAGE);
         assert!(empty.queries.is_empty());
         assert_eq!(empty.total, Total::Nothing);
@@ -435,12 +408,7 @@ mod tests {
             ("created_at desc", Direction::Descending),
             ("created_at asc", Direction::Ascending),
         ] {
-            let filter = filter(
-                cluster(None, Some("i-1")),
-                Visibility::PublicOnly,
-                None,
-                Some(order),
-            )?;
+            let filter = filter(cluster(None, Some("i-1")), PUBLIC, None, Some(order))?;
             let plan = ListPlan::new(&filter, &PAGE);
             assert_eq!(
                 plan.queries[0].index,
@@ -451,12 +419,7 @@ mod tests {
             assert_eq!(plan.sort, SortTime::CreatedAt);
             assert_eq!(plan.arrangement, Arrangement::Merged);
         }
-        let filter = filter(
-            ClusterScope::All,
-            Visibility::PublicOnly,
-            None,
-            Some("timestamp asc"),
-        )?;
+        let filter = filter(ClusterScope::All, PUBLIC, None, Some("timestamp asc"))?;
         let plan = ListPlan::new(&filter, &PAGE);
         assert!(
             plan.queries
@@ -471,7 +434,7 @@ mod tests {
     -> Result<(), ClusterLogError> {
         let filter = filter(
             cluster(Some("c-1"), None),
-            Visibility::PublicOnly,
+            PUBLIC,
             None,
             Some("severity desc"),
         )?;
@@ -485,7 +448,7 @@ mod tests {
     fn a_scope_without_a_name_reads_nothing() {
         let filter = ClusterLogFilter {
             scope: cluster(None, None),
-            visibility: Visibility::PublicOnly,
+            visibility: PUBLIC,
             search: None,
             order: None,
         };
@@ -497,12 +460,7 @@ mod tests {
     #[test]
     fn a_deep_page_skips_the_pages_before_it_and_size_zero_reads_nothing()
     -> Result<(), ClusterLogError> {
-        let filter = filter(
-            cluster(Some("c-1"), None),
-            Visibility::PublicOnly,
-            None,
-            None,
-        )?;
+        let filter = filter(cluster(Some("c-1"), None), PUBLIC, None, None)?;
         let plan = ListPlan::new(&filter, &PageRequest { page: 3, size: 50 });
         assert_eq!((plan.offset, plan.size), (100, 50));
         let none = ListPlan::new(&filter, &PageRequest { page: 1, size: 0 });

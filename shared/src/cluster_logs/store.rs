@@ -26,6 +26,7 @@ use crate::batch::{
     Applied, CountChange, CountedAction, Entry, OnceWriter, Outcome, Storable, apply_counted,
 };
 use crate::dynamo::{Item, Merge, Reader, StoreError, Window};
+use crate::partition::{Direction, PartitionQuery};
 use crate::retention::{Lifetime, bucket_name, is_live};
 
 /// What [`ClusterLogStore::create`] did.
@@ -356,34 +357,20 @@ impl ClusterLogStore {
     /// (a handful of counters per expiry period), at any number of logs.
     async fn count_all(&self, visibility: Visibility) -> Result<u64, StoreError> {
         let now = self.lifetime.now();
-        let mut total = 0u64;
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(COUNTER_INDEX)
-                .key_condition_expression("#kind = :kind")
-                .expression_attribute_names("#kind", COUNTER_KIND)
-                .expression_attribute_values(":kind", AttributeValue::S(COUNTER.into()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await?;
-            for item in output.items.unwrap_or_default() {
-                let counter: CounterRow = serde_dynamo::from_item(item)?;
-                if !is_live(counter.expires_at, now) {
-                    continue;
-                }
-                total += counter.public_logs.max(0) as u64;
-                if visibility == Visibility::IncludingInternal {
-                    total += counter.internal_logs.max(0) as u64;
-                }
-            }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(total),
-            }
-        }
+        let counters = PartitionQuery {
+            direction: Direction::Ascending,
+            ..PartitionQuery::newest_first(COUNTER_INDEX, COUNTER_KIND, COUNTER.to_owned())
+        };
+        let counters: Vec<CounterRow> = self.reader().partition(&counters).await?;
+        let live = counters.iter().filter(|c| is_live(c.expires_at, now));
+        Ok(live
+            .map(|counter| {
+                let internal = match visibility {
+                    Visibility::IncludingInternal => counter.internal_logs.max(0),
+                    Visibility::PublicOnly => 0,
+                };
+                (counter.public_logs.max(0) + internal) as u64
+            })
+            .sum())
     }
 }

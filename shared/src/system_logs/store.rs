@@ -28,6 +28,7 @@ use super::table::{
 };
 use crate::batch::{CountChange, Entry, OnceWriter, Outcome, Storable};
 use crate::dynamo::{Item, Merge, Reader, StoreError};
+use crate::partition::{Direction, PartitionQuery};
 use crate::retention::{EXPIRES_AT, Lifetime, Retention, bucket_name, is_live};
 use crate::timestamp;
 
@@ -329,46 +330,35 @@ impl SystemLogStore {
     /// buckets whose logs have expired are left out, deleted by DynamoDB or not.
     pub async fn aggregates(&self) -> Result<Vec<InstanceAggregate>, StoreError> {
         let now = self.lifetime.now();
+        let buckets = PartitionQuery {
+            direction: Direction::Ascending,
+            ..PartitionQuery::newest_first(
+                AGGREGATE_INDEX,
+                AGGREGATE_KIND,
+                INSTANCE_AGGREGATE.to_owned(),
+            )
+        };
+        let buckets: Vec<AggregateRow> = self.reader().partition(&buckets).await?;
         let mut aggregates: Vec<InstanceAggregate> = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(AGGREGATE_INDEX)
-                .key_condition_expression("#kind = :kind")
-                .expression_attribute_names("#kind", AGGREGATE_KIND)
-                .expression_attribute_values(":kind", AttributeValue::S(INSTANCE_AGGREGATE.into()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await?;
-            for item in output.items.unwrap_or_default() {
-                let row: AggregateRow = serde_dynamo::from_item(item)?;
-                if !is_live(row.expires_at, now) {
-                    continue;
-                }
-                let (source, instance) = (row.source.as_str(), row.instance.as_str());
-                // The index keeps one (source, instance)'s buckets next to each other.
-                let same = aggregates
-                    .last()
-                    .is_some_and(|last| last.source == source && last.instance == instance);
-                if !same {
-                    aggregates.push(InstanceAggregate {
-                        source: source.to_owned(),
-                        instance: instance.to_owned(),
-                        by_level: [0; Level::ALL.len()],
-                    });
-                }
-                if let Some(aggregate) = aggregates.last_mut() {
-                    for (slot, count) in aggregate.by_level.iter_mut().zip(row.by_level()) {
-                        *slot += count.max(0) as u64;
-                    }
-                }
+        for row in buckets
+            .into_iter()
+            .filter(|row| is_live(row.expires_at, now))
+        {
+            // The index keeps one (source, instance)'s buckets next to each other.
+            let same = aggregates
+                .last()
+                .is_some_and(|last| last.source == row.source && last.instance == row.instance);
+            if !same {
+                aggregates.push(InstanceAggregate {
+                    source: row.source.clone(),
+                    instance: row.instance.clone(),
+                    by_level: [0; Level::ALL.len()],
+                });
             }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
+            if let Some(aggregate) = aggregates.last_mut() {
+                for (slot, count) in aggregate.by_level.iter_mut().zip(row.by_level()) {
+                    *slot += count.max(0) as u64;
+                }
             }
         }
         aggregates.retain(|aggregate| aggregate.count() > 0);
