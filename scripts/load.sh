@@ -26,7 +26,7 @@ cargo run --quiet --locked -p devtools --bin create-tables
 port=$(free_port)
 log="$LOCAL/load-server.log"
 say "Building system-logs-ingest (the load delivers SQS batches to it through cargo lambda watch)"
-cargo build --quiet --locked -p system-logs-ingest
+cargo build --quiet --locked -p functions --bin system-logs-ingest
 # Up to 8 instances of each function, as Lambda would scale out (2 cores here).
 RUST_LOG=warn serve_functions "$port" "$log" "${LOAD_INSTANCES:-8}"
 writer=$(local_token load-writer service-logs-writer)
