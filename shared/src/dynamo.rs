@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use serde::de::DeserializeOwned;
 
 use crate::partition::{Direction, PartitionQuery, Value};
+use crate::retention::Lifetime;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -161,6 +162,31 @@ where
             StoreError::Unavailable(text)
         } else {
             StoreError::Rejected(text)
+        }
+    }
+}
+
+/// One table as a store sees it: the client, the table's name and the retention of what it writes.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub client: Client,
+    pub name: String,
+    pub lifetime: Lifetime,
+}
+
+impl Table {
+    pub fn new(client: Client, name: impl Into<String>) -> Self {
+        Self {
+            client,
+            name: name.into(),
+            lifetime: Lifetime::default(),
+        }
+    }
+
+    pub fn reader(&self) -> Reader<'_> {
+        Reader {
+            client: &self.client,
+            table: &self.name,
         }
     }
 }

@@ -25,7 +25,7 @@ use super::{ClusterLog, ClusterLogError, ClusterLogFilter, PageRequest, Visibili
 use crate::batch::{
     Applied, CountChange, CountedAction, Entry, OnceWriter, Outcome, Storable, apply_counted,
 };
-use crate::dynamo::{Item, Merge, Reader, StoreError, Window};
+use crate::dynamo::{Item, Merge, StoreError, Table, Window};
 use crate::partition::{Direction, PartitionQuery};
 use crate::retention::{Lifetime, bucket_name, is_live};
 
@@ -46,9 +46,7 @@ pub struct ListPage {
 
 #[derive(Debug, Clone)]
 pub struct ClusterLogStore {
-    client: Client,
-    table: String,
-    lifetime: Lifetime,
+    table: Table,
 }
 
 /// A cluster log on its way into the table, with its expiry.
@@ -105,28 +103,26 @@ fn count_change(
 impl ClusterLogStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client,
-            table: table.into(),
-            lifetime: Lifetime::default(),
+            table: Table::new(client, table),
         }
     }
 
     /// Keeps logs for `lifetime.retention`; tests also move its clock to see what a later day sees.
     pub fn with_lifetime(mut self, lifetime: Lifetime) -> Self {
-        self.lifetime = lifetime;
+        self.table.lifetime = lifetime;
         self
     }
 
     pub fn lifetime(&self) -> Lifetime {
-        self.lifetime
+        self.table.lifetime
     }
 
     /// The log with its expiry under this store's retention (from its `timestamp`, else now).
     pub fn prepare(&self, log: ClusterLog) -> StoredClusterLog {
         let created =
-            crate::timestamp::parse(&log.timestamp).unwrap_or_else(|_| self.lifetime.now());
+            crate::timestamp::parse(&log.timestamp).unwrap_or_else(|_| self.table.lifetime.now());
         StoredClusterLog {
-            expires_at: self.lifetime.expires_at(created),
+            expires_at: self.table.lifetime.expires_at(created),
             log,
         }
     }
@@ -145,19 +141,19 @@ impl ClusterLogStore {
             })
             .collect();
         let writer = OnceWriter {
-            client: &self.client,
-            table: &self.table,
+            client: &self.table.client,
+            table: &self.table.name,
             key: ID,
         };
-        Box::pin(writer.write(entries, self.lifetime.now())).await
+        Box::pin(writer.write(entries, self.table.lifetime.now())).await
     }
 
     pub fn table(&self) -> &str {
-        &self.table
+        &self.table.name
     }
 
     pub fn client(&self) -> &Client {
-        &self.client
+        &self.table.client
     }
 
     /// Stores a new log and counts it, atomically. A log whose id is already stored changes
@@ -165,7 +161,7 @@ impl ClusterLogStore {
     pub async fn create(&self, log: &ClusterLog) -> Result<Created, StoreError> {
         let stored = self.prepare(log.clone());
         let put = Put::builder()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_item(Some(stored.item()?))
             .condition_expression(format!("attribute_not_exists({ID})"))
             .build()?;
@@ -175,7 +171,7 @@ impl ClusterLogStore {
             count: stored.count()?,
             delta: 1,
         };
-        match apply_counted(&self.client, &self.table, ID, vec![action])
+        match apply_counted(&self.table.client, &self.table.name, ID, vec![action])
             .await
             .pop()
         {
@@ -193,16 +189,17 @@ impl ClusterLogStore {
             return Ok(None);
         };
         let output = self
+            .table
             .client
             .get_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key(ID, AttributeValue::S(id.to_string()))
             .consistent_read(true)
             .send()
             .await?;
         let row: Option<ClusterLogRow> = output.item.map(serde_dynamo::from_item).transpose()?;
         // Past its retention it is gone, whether or not DynamoDB has deleted it yet.
-        Ok(row.filter(|row| is_live(row.expires_at, self.lifetime.now())))
+        Ok(row.filter(|row| is_live(row.expires_at, self.table.lifetime.now())))
     }
 
     /// The log with this id, if it exists and `visibility` may see it.
@@ -225,14 +222,14 @@ impl ClusterLogStore {
             return Ok(false);
         }
         let delete = Delete::builder()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key(ID, AttributeValue::S(row.log.id.clone()))
             .condition_expression(format!("attribute_exists({ID})"))
             .build()?;
         let claim = match &row.claim {
             Some(claim) => Some(
                 Delete::builder()
-                    .table_name(&self.table)
+                    .table_name(&self.table.name)
                     .key(ID, AttributeValue::S(claim.clone()))
                     .build()?,
             ),
@@ -244,7 +241,7 @@ impl ClusterLogStore {
             count: count_change(&row.log.id, row.log.internal_only, row.expires_at)?,
             delta: -1,
         };
-        match apply_counted(&self.client, &self.table, ID, vec![action])
+        match apply_counted(&self.table.client, &self.table.name, ID, vec![action])
             .await
             .pop()
         {
@@ -253,13 +250,6 @@ impl ClusterLogStore {
             Some(Applied::ConditionFailed(_)) => Ok(false),
             Some(Applied::Failed(error)) => Err(error),
             None => Err(StoreError::Internal("the delete was not applied".into())),
-        }
-    }
-
-    fn reader(&self) -> Reader<'_> {
-        Reader {
-            client: &self.client,
-            table: &self.table,
         }
     }
 
@@ -275,7 +265,7 @@ impl ClusterLogStore {
             Total::Counters(visibility) => Some(self.count_all(visibility).await?),
             Total::PartitionCounts | Total::Matches => None,
         };
-        let now = self.lifetime.now();
+        let now = self.table.lifetime.now();
         let order = |a: &ClusterLogRow, b: &ClusterLogRow| plan.compare(&a.log, &b.log);
         // Logs past their retention are gone, deleted by DynamoDB yet or not; the search is applied
         // to each log as it is read.
@@ -302,7 +292,8 @@ impl ClusterLogStore {
     ) -> Result<ListPage, ClusterLogError> {
         let reads_page = plan.reads_page(known_total);
         let window = if reads_page {
-            self.reader()
+            self.table
+                .reader()
                 .window(plan.queries.clone(), merge, plan.offset, plan.size)
                 .await?
         } else {
@@ -314,7 +305,8 @@ impl ClusterLogStore {
             // Read to the end already: the matches are what we skipped and what we kept.
             (None, _) if window.exhausted && reads_page => (window.skipped + items.len()) as u64,
             (None, Total::Matches) => {
-                self.reader()
+                self.table
+                    .reader()
                     .window(plan.queries.clone(), merge, usize::MAX, 0)
                     .await?
                     .skipped as u64
@@ -322,7 +314,7 @@ impl ClusterLogStore {
             (None, _) => {
                 let mut total = 0;
                 for query in &plan.queries {
-                    total += self.reader().count(query).await?;
+                    total += self.table.reader().count(query).await?;
                 }
                 total
             }
@@ -338,6 +330,7 @@ impl ClusterLogStore {
         order: &ClusterLogOrder,
     ) -> Result<ListPage, ClusterLogError> {
         let all = self
+            .table
             .reader()
             .window(plan.queries.clone(), merge, 0, SORTED_READ)
             .await?;
@@ -356,12 +349,12 @@ impl ClusterLogStore {
     /// All live logs `visibility` may see, from the counters: one small Query of `counter-index`
     /// (a handful of counters per expiry period), at any number of logs.
     async fn count_all(&self, visibility: Visibility) -> Result<u64, StoreError> {
-        let now = self.lifetime.now();
+        let now = self.table.lifetime.now();
         let counters = PartitionQuery {
             direction: Direction::Ascending,
             ..PartitionQuery::newest_first(COUNTER_INDEX, COUNTER_KIND, COUNTER.to_owned())
         };
-        let counters: Vec<CounterRow> = self.reader().partition(&counters).await?;
+        let counters: Vec<CounterRow> = self.table.reader().partition(&counters).await?;
         let live = counters.iter().filter(|c| is_live(c.expires_at, now));
         Ok(live
             .map(|counter| {

@@ -71,7 +71,7 @@ impl SystemLogStore {
                 )
             })
             .collect();
-        let now = self.lifetime.now();
+        let now = self.table.lifetime.now();
         let oldest_first = |a: &SystemLogRow, b: &SystemLogRow| a.created_key.cmp(&b.created_key);
         // Expired logs are no longer counted, so they do not count against the cap either.
         let live = |row: &SystemLogRow| is_live(row.log.expires_at, now);
@@ -80,8 +80,8 @@ impl SystemLogStore {
             keep: &live,
         };
         let reader = Reader {
-            client: &self.client,
-            table: &self.table,
+            client: &self.table.client,
+            table: &self.table.name,
         };
         let oldest = reader.window(queries, &merge, 0, excess as usize).await?;
         let mut actions = Vec::with_capacity(oldest.items.len());
@@ -90,14 +90,14 @@ impl SystemLogStore {
             let claim = match claim {
                 Some(claim) => Some(
                     Delete::builder()
-                        .table_name(&self.table)
+                        .table_name(&self.table.name)
                         .key(PK, AttributeValue::S(claim))
                         .build()?,
                 ),
                 None => None,
             };
             let delete = Delete::builder()
-                .table_name(&self.table)
+                .table_name(&self.table.name)
                 .key(PK, AttributeValue::S(pk))
                 .condition_expression(format!("attribute_exists({PK})"))
                 .build()?;
@@ -108,7 +108,7 @@ impl SystemLogStore {
                 delta: -1,
             });
         }
-        for applied in apply_counted(&self.client, &self.table, PK, actions).await {
+        for applied in apply_counted(&self.table.client, &self.table.name, PK, actions).await {
             match applied {
                 Applied::Done => report.deleted += 1,
                 // Deleted meanwhile (by DynamoDB's TTL or another run): uncounted with it.

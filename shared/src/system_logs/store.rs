@@ -27,7 +27,7 @@ use super::table::{
     id_block_key, instance_partition, level_count_attribute, log_key,
 };
 use crate::batch::{CountChange, Entry, OnceWriter, Outcome, Storable};
-use crate::dynamo::{Item, Merge, Reader, StoreError};
+use crate::dynamo::{Item, Merge, StoreError, Table};
 use crate::partition::{Direction, PartitionQuery};
 use crate::retention::{EXPIRES_AT, Lifetime, Retention, bucket_name, is_live};
 use crate::timestamp;
@@ -88,9 +88,7 @@ impl InstanceAggregate {
 
 #[derive(Debug, Clone)]
 pub struct SystemLogStore {
-    pub(super) client: Client,
-    pub(super) table: String,
-    pub(super) lifetime: Lifetime,
+    pub(super) table: Table,
 }
 
 /// Minutes since the id epoch: the block an id of a log created at `created` comes from.
@@ -148,28 +146,26 @@ pub(super) fn count_change(log: &SystemLog) -> Result<CountChange, StoreError> {
 impl SystemLogStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client,
-            table: table.into(),
-            lifetime: Lifetime::default(),
+            table: Table::new(client, table),
         }
     }
 
     /// Keeps logs for `lifetime.retention`; tests also move its clock to see what a later day sees.
     pub fn with_lifetime(mut self, lifetime: Lifetime) -> Self {
-        self.lifetime = lifetime;
+        self.table.lifetime = lifetime;
         self
     }
 
     pub fn lifetime(&self) -> Lifetime {
-        self.lifetime
+        self.table.lifetime
     }
 
     pub fn table(&self) -> &str {
-        &self.table
+        &self.table.name
     }
 
     pub fn client(&self) -> &Client {
-        &self.client
+        &self.table.client
     }
 
     /// The one write path of every writer: validates, scrubs secrets, cuts long text, assigns ids,
@@ -179,12 +175,12 @@ impl SystemLogStore {
         &self,
         records: Vec<(String, SystemLogRecord)>,
     ) -> Vec<Result<Written, WriteError>> {
-        let now = self.lifetime.now();
+        let now = self.table.lifetime.now();
         let mut results: Vec<Option<Result<Written, WriteError>>> =
             records.iter().map(|_| None).collect();
         let mut valid = Vec::new();
         for (index, (source_id, record)) in records.into_iter().enumerate() {
-            match prepare(record, self.lifetime.retention) {
+            match prepare(record, self.table.lifetime.retention) {
                 Ok(log) => valid.push((index, source_id, log)),
                 Err(error) => results[index] = Some(Err(error)),
             }
@@ -204,8 +200,8 @@ impl SystemLogStore {
             }
         }
         let writer = OnceWriter {
-            client: &self.client,
-            table: &self.table,
+            client: &self.table.client,
+            table: &self.table.name,
             key: PK,
         };
         // Boxed: the pipeline's future is deep, and every handler that awaits it would carry its type.
@@ -281,9 +277,10 @@ impl SystemLogStore {
         expires_at: Option<i64>,
     ) -> Result<u64, StoreError> {
         let mut request = self
+            .table
             .client
             .update_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key(PK, AttributeValue::S(id_block_key(minute)))
             .expression_attribute_names("#next", NEXT_ID)
             .expression_attribute_values(":count", AttributeValue::N(count.to_string()))
@@ -312,16 +309,17 @@ impl SystemLogStore {
 
     pub async fn get(&self, id: u64) -> Result<Option<SystemLog>, StoreError> {
         let output = self
+            .table
             .client
             .get_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key(PK, AttributeValue::S(log_key(id)))
             .send()
             .await?;
         let row: Option<SystemLogRow> = output.item.map(serde_dynamo::from_item).transpose()?;
         let log = row.map(|row| row.log);
         // Past its retention it is gone, whether or not DynamoDB has deleted it yet.
-        Ok(log.filter(|log| is_live(log.expires_at, self.lifetime.now())))
+        Ok(log.filter(|log| is_live(log.expires_at, self.table.lifetime.now())))
     }
 
     /// Every (source, instance) that has logs, ordered by source then instance, with its counts:
@@ -329,7 +327,7 @@ impl SystemLogStore {
     /// (source, instance) has a bucket per expiry instant (at most one per day of retention);
     /// buckets whose logs have expired are left out, deleted by DynamoDB or not.
     pub async fn aggregates(&self) -> Result<Vec<InstanceAggregate>, StoreError> {
-        let now = self.lifetime.now();
+        let now = self.table.lifetime.now();
         let buckets = PartitionQuery {
             direction: Direction::Ascending,
             ..PartitionQuery::newest_first(
@@ -338,7 +336,7 @@ impl SystemLogStore {
                 INSTANCE_AGGREGATE.to_owned(),
             )
         };
-        let buckets: Vec<AggregateRow> = self.reader().partition(&buckets).await?;
+        let buckets: Vec<AggregateRow> = self.table.reader().partition(&buckets).await?;
         let mut aggregates: Vec<InstanceAggregate> = Vec::new();
         for row in buckets
             .into_iter()
@@ -372,9 +370,10 @@ impl SystemLogStore {
         instance: &str,
     ) -> Result<Option<String>, StoreError> {
         let output = self
+            .table
             .client
             .query()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .index_name(INSTANCE_INDEX)
             .key_condition_expression("#si = :si")
             .expression_attribute_names("#si", SOURCE_INSTANCE)
@@ -395,9 +394,10 @@ impl SystemLogStore {
     /// figures about every six hours; DynamoDB Local keeps them live).
     pub async fn size_bytes(&self) -> Result<u64, StoreError> {
         let output = self
+            .table
             .client
             .describe_table()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .send()
             .await?;
         let Some(table) = output.table else {
@@ -476,13 +476,6 @@ pub struct LogPage {
 }
 
 impl SystemLogStore {
-    fn reader(&self) -> Reader<'_> {
-        Reader {
-            client: &self.client,
-            table: &self.table,
-        }
-    }
-
     /// One page of the logs `filter` selects, in `ordering`, and the number of all matches: runs
     /// the list's plan (crate::system_logs::plan).
     pub async fn list(
@@ -501,7 +494,7 @@ impl SystemLogStore {
         }
         let order = ordering.comparator();
         let compare = |a: &SystemLogRow, b: &SystemLogRow| order.compare(a, b);
-        let now = self.lifetime.now();
+        let now = self.table.lifetime.now();
         // Logs past their retention are gone for readers, deleted by DynamoDB yet or not.
         let keep = |row: &SystemLogRow| filter.keeps(row) && is_live(row.log.expires_at, now);
         let merge = Merge {
@@ -562,6 +555,7 @@ impl SystemLogStore {
             return Ok(read.filter.count_from(aggregates));
         }
         let window = self
+            .table
             .reader()
             .window(plan.queries.clone(), read.merge, usize::MAX, 0)
             .await?;
@@ -578,7 +572,7 @@ impl SystemLogStore {
     ) -> Result<Vec<SystemLogRow>, SystemLogError> {
         let size = usize::try_from(read.spec.size).unwrap_or(usize::MAX);
         let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-        let reader = self.reader();
+        let reader = self.table.reader();
         if !plan.merge {
             let mut all = reader
                 .window(plan.queries.clone(), read.merge, 0, MAX_SORTED + 1)
