@@ -5,7 +5,7 @@
 help:
 	@echo "make dev                                  DynamoDB Local + every route on http://127.0.0.1:\$${PORT:-3000} (Ctrl-C stops)"
 	@echo "make test                                 all tests against a fresh DynamoDB Local"
-	@echo "make token ROLES=a,b USER=name            a bearer token the local server accepts"
+	@echo "make token ROLES=a,b USER=name ORG=org    a bearer token the local server accepts (ORG: a customer's organization)"
 	@echo "make seed                                 demo data into the tables of a running make dev"
 	@echo "make measure-reads LOGS=10000             read capacity of each system-logs request at that many logs"
 	@echo "make bench                                every function measured side by side: BENCHMARKS.md, bench/results.json"
@@ -27,7 +27,7 @@ load:
 
 # USER is the login name in most shells; only an explicit `make token USER=...` overrides it.
 token:
-	@USER_NAME="$(if $(filter command line,$(origin USER)),$(USER),developer)" ROLES="$(ROLES)" bash scripts/token.sh
+	@USER_NAME="$(if $(filter command line,$(origin USER)),$(USER),developer)" ROLES="$(ROLES)" ORG="$(ORG)" bash scripts/token.sh
 
 seed:
 	@bash scripts/seed.sh

@@ -201,7 +201,7 @@ wait_for_routes() {
   set +f
 }
 
-# local_token USER ROLES: a token the served functions accept (ROLES comma separated).
+# local_token USER ROLES [ORG]: a token the served functions accept (ROLES comma separated).
 local_token() {
-  LOCAL_TOKEN_SECRET=$(local_env LOCAL_TOKEN_SECRET) cargo run --quiet --locked -p devtools --bin local-token -- "$1" "$2"
+  LOCAL_TOKEN_SECRET=$(local_env LOCAL_TOKEN_SECRET) cargo run --quiet --locked -p devtools --bin local-token -- "$1" "$2" "${3:-}"
 }

@@ -173,6 +173,8 @@ async fn the_sample_sqs_and_eventbridge_events_are_stored() {
     let api = cluster_logs_state().await;
     let state = ingest_state(&api);
     for file in [
+        "cluster-logs-ingest-cluster.json",
+        "cluster-logs-ingest-cluster-eventbridge.json",
         "cluster-logs-ingest.json",
         "cluster-logs-ingest-eventbridge.json",
     ] {
@@ -191,6 +193,10 @@ async fn the_sample_sqs_and_eventbridge_events_are_stored() {
         .find(|log| log["service_name"] == "ManagedUpgradeOperator")
         .expect("the EventBridge detail");
     assert_eq!(upgrade["summary"], "Upgrade to 4.17.3 paused");
+    assert_eq!(
+        upgrade["cluster_id"], "2a7bq3k9m1d5f8h0j2l4n6p8r0t2v4x6",
+        "the sample cluster message registered the cluster's id first"
+    );
     let alert = logs
         .iter()
         .find(|log| log["service_name"] == "AlertManager")

@@ -137,9 +137,15 @@ fn cluster_requests(function: &str, id: &str) -> Vec<ApiRequest> {
             .collect()
     };
     match function {
-        "cluster-logs-create" => {
-            vec![ApiRequest::new("POST", "/cluster_logs", "/cluster_logs").json(&draft(9, false))]
-        }
+        "cluster-logs-create" => vec![
+            ApiRequest::new("POST", "/cluster_logs", "/cluster_logs").json(&draft(9, false)),
+            // A new pair the registry learns, and a log under one name it completes.
+            ApiRequest::new("POST", "/cluster_logs", "/cluster_logs").json(
+                &json!({"cluster_uuid": "uuid-new", "cluster_id": "id-new", "severity": "Info"}),
+            ),
+            ApiRequest::new("POST", "/cluster_logs", "/cluster_logs")
+                .json(&json!({"cluster_id": "id-new", "severity": "Info"})),
+        ],
         "cluster-logs-get" => ["missing", id]
             .into_iter()
             .flat_map(|id| {
@@ -226,12 +232,25 @@ async fn cluster_ingest_permissions() -> Permissions {
         store: watched.store.clone(),
         service: shared::cluster_logs::ingest::service_identity_from_env(),
     };
-    let batch = json!({"Records": (0..30)
+    let mut records: Vec<Value> = (0..30)
         .map(|n| sqs_message(&format!("m-{n}"), &draft(n, false).to_string()))
-        .collect::<Vec<_>>()});
-    for _ in 0..2 {
-        // The second delivery finds every message claimed.
-        let event = serde_json::from_value(batch.clone()).expect("an SQS event");
+        .collect();
+    // A log under one name only, which the registry completes.
+    records.push(sqs_message(
+        "m-id-only",
+        &json!({"cluster_id": "id-1", "severity": "Info", "summary": "by id"}).to_string(),
+    ));
+    for round in 0..2 {
+        // The second delivery finds every log message claimed, and a cluster message that gives
+        // uuid-0 a new id (the old one stops naming it).
+        let mut batch = records.clone();
+        batch.push(sqs_message(
+            &format!("cluster-{round}"),
+            &json!({"kind": "Cluster", "cluster_uuid": "uuid-0", "cluster_id": format!("id-0-{round}"),
+                    "organization_id": "acme"})
+            .to_string(),
+        ));
+        let event = serde_json::from_value(json!({"Records": batch})).expect("an SQS event");
         functions::cluster_logs_ingest::handler(
             &ingest,
             LambdaEvent::new(event, Context::default()),

@@ -8,18 +8,27 @@ use std::sync::{Arc, Mutex};
 use devtools::local_token::LocalClaims;
 use integration_tests::{
     ApiRequest, CLUSTER_LOG_ROUTES, Caller, LOCAL_SECRET, SYSTEM_LOG_ROUTES, cluster_logs_state,
-    invoke, read, sqs_message, system_logs_state,
+    invoke, read, register_cluster, sqs_message, system_logs_state,
 };
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use shared::cluster_logs::ClusterLogsState;
 use shared::identity::Role;
 
-/// Everyone a request can come from: nobody, an authenticated caller with no role, and each role.
+/// The organization that owns the cluster the matrix reads, and one that does not.
+const OWNER: &str = "acme";
+const OTHER: &str = "globex";
+const OWNER_CUSTOMER: &str = "customer of the cluster's organization";
+const OTHER_CUSTOMER: &str = "customer of another organization";
+
+/// Everyone a request can come from: nobody, an authenticated caller with neither role nor
+/// organization, customers of two organizations, and each role.
 fn identities() -> Vec<(&'static str, Caller)> {
     let mut identities = vec![
         ("no identity", Caller::Anonymous),
-        ("no role", Caller::with_roles(&[])),
+        ("no role", Caller::nobody()),
+        (OWNER_CUSTOMER, Caller::customer_of(OWNER)),
+        (OTHER_CUSTOMER, Caller::customer_of(OTHER)),
     ];
     for role in Role::ALL {
         identities.push((role.name(), Caller::with_roles(&[role.name()])));
@@ -27,26 +36,23 @@ fn identities() -> Vec<(&'static str, Caller)> {
     identities
 }
 
-fn role_of(caller: &Caller) -> Option<String> {
-    match caller {
-        Caller::Gateway { roles, .. } => Some(roles.first().cloned().unwrap_or_default()),
-        _ => None,
-    }
-}
-
 /// The same caller with a local token instead of API Gateway's claims (how `make dev` works).
 fn as_local_token(caller: &Caller) -> Caller {
     match caller {
-        Caller::Gateway { user, roles } => {
+        Caller::Gateway {
+            user,
+            roles,
+            organization,
+        } => {
             let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |elapsed| elapsed.as_secs());
-            Caller::LocalToken(
-                LocalClaims::new(user, &roles, now, 600)
-                    .sign(LOCAL_SECRET, "groups")
-                    .expect("signed"),
-            )
+            let mut claims = LocalClaims::new(user, &roles, now, 600);
+            if let Some(organization) = organization {
+                claims = claims.in_organization("org_id", organization);
+            }
+            Caller::LocalToken(claims.sign(LOCAL_SECRET, "groups").expect("signed"))
         }
         other => other.clone(),
     }
@@ -84,23 +90,34 @@ fn cluster_request(method: &'static str, route: &str, id: &str) -> ApiRequest {
     }
 }
 
-/// What a cluster-log route answers each identity, by its role.
-fn expected_cluster_status(method: &str, route: &str, role: Option<&str>) -> u16 {
-    let Some(role) = role else {
-        return 401;
-    };
+/// What a cluster-log route answers each identity: writers post, admins delete, readers read
+/// every cluster, customers read their organization's clusters, and for everybody else those
+/// clusters and their logs do not exist.
+fn expected_cluster_status(method: &str, route: &str, identity: &str) -> u16 {
+    let reads_every_cluster = matches!(identity, "service-logs-reader" | "service-logs-internal");
     match (method, route) {
-        ("POST", _) if role == "service-logs-writer" => 201,
+        _ if identity == "no identity" => 401,
+        ("POST", _) if identity == "service-logs-writer" => 201,
         ("POST", _) => 403,
-        ("DELETE", _) if role == "service-logs-admin" => 204,
+        ("DELETE", _) if identity == "service-logs-admin" => 204,
         ("DELETE", _) => 403,
-        _ => 200,
+        (_, "/cluster_logs") if reads_every_cluster => 200,
+        (_, "/cluster_logs") => 403,
+        _ if reads_every_cluster || identity == OWNER_CUSTOMER => 200,
+        _ => 404,
     }
 }
 
-#[tokio::test]
-async fn every_cluster_log_route_answers_each_identity_as_its_roles_allow() {
+/// A cluster-logs table whose matrix cluster (`c-matrix`, `id-matrix`) belongs to [`OWNER`].
+async fn matrix_state() -> ClusterLogsState {
     let state = cluster_logs_state().await;
+    register_cluster(&state, "c-matrix", "id-matrix", OWNER).await;
+    state
+}
+
+#[tokio::test]
+async fn every_cluster_log_route_answers_each_identity_as_its_roles_and_organization_allow() {
+    let state = matrix_state().await;
     let mut checked = 0;
     for (name, deployed) in identities() {
         for caller in [deployed.clone(), as_local_token(&deployed)] {
@@ -111,8 +128,7 @@ async fn every_cluster_log_route_answers_each_identity_as_its_roles_allow() {
                     request = request.json(&draft("posted", false));
                 }
                 let (status, body) = read(invoke(&state, function, request.build()).await);
-                let expected =
-                    expected_cluster_status(method, route, role_of(&deployed).as_deref());
+                let expected = expected_cluster_status(method, route, name);
                 assert_eq!(status, expected, "{name} {method} {route}: {body}");
                 if status >= 400 {
                     assert_eq!(body["kind"], "Error", "{name} {method} {route}");
@@ -121,7 +137,7 @@ async fn every_cluster_log_route_answers_each_identity_as_its_roles_allow() {
             }
         }
     }
-    assert_eq!(checked, 6 * 6 * 2);
+    assert_eq!(checked, 9 * 6 * 2);
 }
 
 #[tokio::test]
@@ -147,10 +163,10 @@ async fn every_system_log_route_answers_each_identity_as_its_roles_allow() {
                         request = request.path_parameter("id", &log.id.to_string());
                     }
                     let answer = request.caller(caller.clone()).answer(&state).await;
-                    let expected = match role_of(&deployed).as_deref() {
-                        None => 401,
-                        Some("system-logs-reader") => 200,
-                        Some(_) => 403,
+                    let expected = match name {
+                        "no identity" => 401,
+                        "system-logs-reader" => 200,
+                        _ => 403,
                     };
                     assert_eq!(answer.status, expected, "{name} {method} {path}");
                 }
@@ -231,7 +247,7 @@ fn probing_lists() -> Vec<ApiRequest> {
 
 #[tokio::test]
 async fn internal_logs_never_reach_a_caller_without_the_internal_role() {
-    let state = cluster_logs_state().await;
+    let state = matrix_state().await;
     let mut internal_ids = Vec::new();
     for n in 0..3 {
         internal_ids.push(create(&state, &draft(&format!("SECRET-INTERNAL-{n}"), true)).await);
@@ -239,23 +255,31 @@ async fn internal_logs_never_reach_a_caller_without_the_internal_role() {
     }
     let mut probes = 0;
     for (name, caller) in identities() {
-        if role_of(&caller).is_none() {
+        if name == "no identity" {
             continue;
         }
-        let sees_internal = role_of(&caller).as_deref() == Some(Role::ServiceLogsInternal.name());
+        let sees_internal = name == Role::ServiceLogsInternal.name();
         for request in probing_lists() {
-            let response = request.clone().caller(caller.clone()).build();
-            let function = match request.event()["routeKey"].as_str() {
-                Some(key) if key.ends_with("/clusters/{uuid}/cluster_logs") => {
-                    "cluster-logs-list-by-uuid"
-                }
-                Some(key) if key.ends_with("/clusters/cluster_logs") => {
-                    "cluster-logs-list-by-cluster"
-                }
+            let route_key = request.event()["routeKey"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let route = route_key
+                .trim_start_matches("GET ")
+                .trim_start_matches(shared::cluster_logs::BASE_PATH);
+            let function = match route {
+                "/clusters/{uuid}/cluster_logs" => "cluster-logs-list-by-uuid",
+                "/clusters/cluster_logs" => "cluster-logs-list-by-cluster",
                 _ => "cluster-logs-list",
             };
-            let answer = invoke(&state, function, response).await;
-            assert_eq!(answer.status(), 200, "{name}: {:?}", request.event());
+            let answer = invoke(
+                &state,
+                function,
+                request.clone().caller(caller.clone()).build(),
+            )
+            .await;
+            let expected = expected_cluster_status("GET", route, name);
+            assert_eq!(answer.status(), expected, "{name}: {route_key}");
             let text = String::from_utf8_lossy(answer.body().as_ref()).into_owned();
             let leaked = text.contains("SECRET-INTERNAL")
                 || internal_ids.iter().any(|id| text.contains(id.as_str()));
@@ -325,9 +349,14 @@ async fn tokens_secrets_and_authorization_headers_never_reach_the_logs() {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
-    let good = LocalClaims::new("alice", &["service-logs-writer"], now, 600)
-        .sign(LOCAL_SECRET, "groups")
-        .expect("signed");
+    let good = LocalClaims::new(
+        "alice",
+        &["service-logs-writer", "service-logs-reader"],
+        now,
+        600,
+    )
+    .sign(LOCAL_SECRET, "groups")
+    .expect("signed");
     let forged = LocalClaims::new("mallory", &["service-logs-admin"], now, 600)
         .sign("not-the-secret", "groups")
         .expect("signed");

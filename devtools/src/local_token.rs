@@ -18,6 +18,10 @@ pub struct LocalClaims {
     /// Written under the name `ROLES_CLAIM` gives (default `groups`).
     #[serde(skip)]
     pub roles: Vec<String>,
+    /// The claim naming the caller's organization (`ORGANIZATION_CLAIM`, default `org_id`) and
+    /// its value.
+    #[serde(skip)]
+    pub organization: Option<(String, String)>,
 }
 
 impl LocalClaims {
@@ -33,7 +37,14 @@ impl LocalClaims {
             exp: now + lifetime_seconds,
             iat: now,
             roles: roles.iter().map(|role| role.to_string()).collect(),
+            organization: None,
         }
+    }
+
+    /// The same claims, naming `organization` under the claim `claim`.
+    pub fn in_organization(mut self, claim: &str, organization: &str) -> Self {
+        self.organization = Some((claim.to_owned(), organization.to_owned()));
+        self
     }
 
     /// Signs the claims with `secret`, writing the roles under `roles_claim`.
@@ -45,6 +56,9 @@ impl LocalClaims {
         let mut claims = serde_json::to_value(self)?;
         if let Some(object) = claims.as_object_mut() {
             object.insert(roles_claim.to_owned(), serde_json::json!(self.roles));
+            if let Some((claim, organization)) = &self.organization {
+                object.insert(claim.clone(), serde_json::json!(organization));
+            }
         }
         jsonwebtoken::encode(
             &Header::default(),

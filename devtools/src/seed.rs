@@ -222,6 +222,10 @@ pub fn system_log_records_of(count: usize) -> Vec<SystemLogRecord> {
         .collect()
 }
 
+/// The demo organizations, and which of [`CLUSTERS`] (by position) each owns.
+pub const ORGANIZATIONS: [(&str, [usize; 2]); 3] =
+    [("acme", [0, 1]), ("globex", [2, 3]), ("initech", [4, 5])];
+
 const CLUSTERS: [(&str, &str); 6] = [
     (
         "2d1c5f8a-7b3e-4f19-9c2d-6e8a0b4f7d13",
@@ -329,6 +333,7 @@ pub struct Seeded {
     pub system_logs_stored: u64,
     pub system_logs_already_there: u64,
     pub cluster_logs_delivered: usize,
+    pub clusters_registered: usize,
 }
 
 /// A structlog JSON line for a record, as the platform's pods print it.
@@ -420,6 +425,63 @@ pub fn cluster_log_batches() -> Result<Vec<SqsEvent>, serde_json::Error> {
     Ok(batches)
 }
 
+/// The demo organization that owns the cluster of this UUID.
+pub fn organization_of(uuid: &str) -> Option<&'static str> {
+    ORGANIZATIONS.iter().find_map(|(organization, clusters)| {
+        clusters
+            .iter()
+            .any(|&position| CLUSTERS[position].0 == uuid)
+            .then_some(*organization)
+    })
+}
+
+/// The cluster messages that put the demo clusters into [`ORGANIZATIONS`], as the provisioning
+/// system queues them: one SQS batch, sent at the start of the demo week.
+pub fn cluster_messages() -> SqsEvent {
+    let mut event = SqsEvent::default();
+    for (organization, clusters) in ORGANIZATIONS {
+        for position in clusters {
+            let (uuid, id) = CLUSTERS[position];
+            let mut message = SqsMessage::default();
+            message.message_id = Some(format!("5eedc1a5-0000-4000-8000-{position:012}"));
+            message.body = Some(
+                json!({"kind": "Cluster", "cluster_uuid": uuid, "cluster_id": id,
+                    "subscription_id": format!("sub-{}", &id[..8]), "organization_id": organization})
+                .to_string(),
+            );
+            message.event_source = Some("aws:sqs".into());
+            message.attributes.insert(
+                "SentTimestamp".into(),
+                (START.unix_timestamp_nanos() / 1_000_000).to_string(),
+            );
+            event.records.push(message);
+        }
+    }
+    event
+}
+
+/// Hands one SQS batch to the cluster-log ingest function; how many messages it took.
+async fn deliver(
+    cluster_logs: &functions::cluster_logs_ingest::IngestState,
+    batch: SqsEvent,
+) -> Result<usize, Box<dyn std::error::Error>> {
+    let delivered = batch.records.len();
+    let response = functions::cluster_logs_ingest::handler(
+        cluster_logs,
+        LambdaEvent::new(batch, Context::default()),
+    )
+    .await
+    .map_err(|error| error.to_string())?;
+    if !response.batch_item_failures.is_empty() {
+        return Err(format!(
+            "{} cluster messages were not stored (see the log above)",
+            response.batch_item_failures.len()
+        )
+        .into());
+    }
+    Ok(delivered)
+}
+
 /// Writes the demo data set through the ingest functions' handlers.
 pub async fn seed(
     system_logs: &functions::system_logs_ingest::IngestState,
@@ -437,22 +499,9 @@ pub async fn seed(
         seeded.system_logs_stored += tally["stored"].as_u64().unwrap_or(0);
         seeded.system_logs_already_there += tally["already_stored"].as_u64().unwrap_or(0);
     }
+    seeded.clusters_registered = deliver(cluster_logs, cluster_messages()).await?;
     for batch in cluster_log_batches()? {
-        let delivered = batch.records.len();
-        let response = functions::cluster_logs_ingest::handler(
-            cluster_logs,
-            LambdaEvent::new(batch, Context::default()),
-        )
-        .await
-        .map_err(|error| error.to_string())?;
-        if !response.batch_item_failures.is_empty() {
-            return Err(format!(
-                "{} cluster logs were not stored (see the log above)",
-                response.batch_item_failures.len()
-            )
-            .into());
-        }
-        seeded.cluster_logs_delivered += delivered;
+        seeded.cluster_logs_delivered += deliver(cluster_logs, batch).await?;
     }
     Ok(seeded)
 }

@@ -15,7 +15,9 @@ async fn create(state: &ClusterLogsState, request: &Request) -> Result<Reply, Cl
     let caller = state.auth.authenticate(request)?;
     caller.require(Role::ServiceLogsWriter)?;
     let draft: ClusterLogDraft = shared::http::json_body(request)?;
-    let log = draft.into_cluster_log(&caller, time::OffsetDateTime::now_utc())?;
+    let mut log = draft.into_cluster_log(&caller, time::OffsetDateTime::now_utc())?;
+    // Stored under both of the cluster's names when the registry knows the other one.
+    state.store.registry().name_logs([&mut log]).await?;
     if state.store.create(&log).await? == Created::AlreadyStored {
         // A fresh ULID has 80 random bits: only a collision gets here.
         return Err(StoreError::Internal(format!("a fresh id {} is taken", log.id)).into());

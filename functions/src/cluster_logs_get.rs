@@ -1,9 +1,10 @@
-//! GET /api/service_logs/v1/cluster_logs/{id}: one log, if it exists for this caller.
+//! GET /api/service_logs/v1/cluster_logs/{id}: one log, if it exists for this caller: for a
+//! customer, only a log of a cluster of their organization.
 
 use lambda_http::{Body, Error, Request, Response};
 use shared::cluster_logs::request::{self, Reply};
 use shared::cluster_logs::wire::ClusterLogView;
-use shared::cluster_logs::{ClusterLogError, ClusterLogsState, Visibility};
+use shared::cluster_logs::{Audience, ClusterLogError, ClusterLogsState, ClusterNames};
 
 pub async fn handler(state: &ClusterLogsState, request: Request) -> Result<Response<Body>, Error> {
     Ok(request::respond(&request, get(state, &request).await))
@@ -11,11 +12,20 @@ pub async fn handler(state: &ClusterLogsState, request: Request) -> Result<Respo
 
 async fn get(state: &ClusterLogsState, request: &Request) -> Result<Reply, ClusterLogError> {
     let caller = state.auth.authenticate(request)?;
+    let audience = Audience::of(&caller);
     let id = shared::http::path_param(request, "id").unwrap_or_default();
-    let log = state
+    let not_found = || ClusterLogError::NotFound(id.to_owned());
+    let mut log = state
         .store
-        .get(id, Visibility::of(&caller))
+        .get(id, audience.visibility())
         .await?
-        .ok_or_else(|| ClusterLogError::NotFound(id.to_owned()))?;
+        .ok_or_else(not_found)?;
+    // The cluster the log belongs to decides who reads it; it also gives the name the log lacks.
+    let owner = ClusterNames::of(&log).owner();
+    let registered = state.store.registry().lookup_one(&owner).await?;
+    if !audience.may_read(&registered) {
+        return Err(not_found());
+    }
+    registered.name(&mut log);
     Reply::ok(ClusterLogView::from(&log))
 }

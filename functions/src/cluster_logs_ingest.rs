@@ -1,4 +1,5 @@
-//! SQS -> cluster logs. The batch goes through the one batch writer (`ClusterLogStore::write`):
+//! SQS -> cluster logs, and the cluster registry. Cluster messages are registered first; each log
+//! gets the cluster name it lacks from the registry. The batch goes through the one batch writer (`ClusterLogStore::write`):
 //! each message is stored and counted once however often it is delivered. A message that was not
 //! stored, invalid or not, is reported in `batchItemFailures` so SQS redelivers only that one, and
 //! the queue's redrive policy moves a message that keeps failing to the dead-letter queue. A
@@ -7,8 +8,9 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::batch::Outcome;
-use shared::cluster_logs::ingest::{self, IngestError, QueuedMessage};
-use shared::cluster_logs::{ClusterLogStore, TABLE_VAR};
+use shared::cluster_logs::ingest::{self, IngestError, Queued, QueuedMessage};
+use shared::cluster_logs::registry::Registration;
+use shared::cluster_logs::{Cluster, ClusterLogStore, TABLE_VAR};
 use shared::identity::Caller;
 use shared::retention::{CLUSTER_LOGS_RETENTION_VAR, Lifetime};
 use shared::telemetry::redact;
@@ -45,13 +47,15 @@ pub async fn handler(
     let mut failures = Vec::new();
     let mut entries = Vec::new();
     let mut ids = Vec::new();
+    let mut clusters = Vec::new();
     for record in records {
         let message_id = record.message_id.as_deref().unwrap_or_default();
-        match queued(record).cluster_log(&state.service, now) {
-            Ok(log) => {
-                entries.push((format!("sqs#{message_id}"), log));
+        match queued(record).parse(&state.service, now) {
+            Ok(Queued::Log(log)) => {
+                entries.push((format!("sqs#{message_id}"), *log));
                 ids.push(message_id.to_owned());
             }
+            Ok(Queued::Cluster(cluster, sent_at)) => clusters.push((message_id, cluster, sent_at)),
             Err(IngestError::Invalid(reason)) => {
                 tracing::warn!(
                     message_id,
@@ -65,6 +69,17 @@ pub async fn handler(
                 failures.push(message_id.to_owned());
             }
         }
+    }
+    // Clusters first, so that a log in the same batch is stored under both of its cluster's names.
+    failures.extend(register(state, clusters).await);
+    let registry = state.store.registry();
+    if let Err(error) = registry
+        .name_logs(entries.iter_mut().map(|(_, log)| log))
+        .await
+    {
+        tracing::error!(error = %redact(&error.to_string()), "the cluster registry is unavailable; SQS will redeliver the batch's logs");
+        failures.extend(ids);
+        return Ok(shared::sqs::redeliver(failures));
     }
     for (message_id, outcome) in ids.into_iter().zip(state.store.write(entries).await) {
         match outcome {
@@ -82,6 +97,30 @@ pub async fn handler(
         }
     }
     Ok(shared::sqs::redeliver(failures))
+}
+
+/// Registers each cluster message; the ids of those to deliver again.
+async fn register(state: &IngestState, clusters: Vec<(&str, Cluster, i64)>) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (message_id, cluster, sent_at) in clusters {
+        match state.store.registry().register(&cluster, sent_at).await {
+            Ok(Registration::Registered) => tracing::info!(
+                message_id,
+                cluster_uuid = %cluster.cluster_uuid,
+                "cluster registered"
+            ),
+            Ok(Registration::Superseded) => tracing::info!(
+                message_id,
+                cluster_uuid = %cluster.cluster_uuid,
+                "a later cluster message was registered before: nothing changed"
+            ),
+            Err(error) => {
+                tracing::error!(message_id, error = %redact(&error.to_string()), "cluster not registered; SQS will redeliver it");
+                failures.push(message_id.to_owned());
+            }
+        }
+    }
+    failures
 }
 
 /// The parts of an SQS message that make a cluster log.

@@ -14,11 +14,14 @@ use lambda_http::{Request, RequestExt};
 
 /// Environment variable naming the claim that holds the caller's roles.
 pub const ROLES_CLAIM_VAR: &str = "ROLES_CLAIM";
+/// Environment variable naming the claim that holds the caller's organization.
+pub const ORGANIZATION_CLAIM_VAR: &str = "ORGANIZATION_CLAIM";
 /// Environment variable holding the local token secret; empty or unset switches local tokens off.
 pub const LOCAL_TOKEN_SECRET_VAR: &str = "LOCAL_TOKEN_SECRET";
 /// The issuer written into, and required of, local tokens.
 pub const LOCAL_TOKEN_ISSUER: &str = "log-service-local";
 const DEFAULT_ROLES_CLAIM: &str = "groups";
+const DEFAULT_ORGANIZATION_CLAIM: &str = "org_id";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -26,16 +29,19 @@ pub enum Role {
     ServiceLogsWriter,
     /// May DELETE cluster logs.
     ServiceLogsAdmin,
-    /// Sees cluster logs marked `internal_only`.
+    /// Reads every organization's public cluster logs (SRE tools and agents).
+    ServiceLogsReader,
+    /// Reads every organization's cluster logs, internal ones too.
     ServiceLogsInternal,
     /// May read the system-logs API.
     SystemLogsReader,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 5] = [
         Role::ServiceLogsWriter,
         Role::ServiceLogsAdmin,
+        Role::ServiceLogsReader,
         Role::ServiceLogsInternal,
         Role::SystemLogsReader,
     ];
@@ -44,6 +50,7 @@ impl Role {
         match self {
             Role::ServiceLogsWriter => "service-logs-writer",
             Role::ServiceLogsAdmin => "service-logs-admin",
+            Role::ServiceLogsReader => "service-logs-reader",
             Role::ServiceLogsInternal => "service-logs-internal",
             Role::SystemLogsReader => "system-logs-reader",
         }
@@ -69,6 +76,8 @@ pub struct Caller {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub roles: BTreeSet<String>,
+    /// The organization the token names (the claim `ORGANIZATION_CLAIM` names), if any.
+    pub organization: Option<String>,
 }
 
 impl Caller {
@@ -94,6 +103,7 @@ impl Caller {
 #[derive(Clone)]
 pub struct Authenticator {
     roles_claim: String,
+    organization_claim: String,
     local_key: Option<DecodingKey>,
 }
 
@@ -102,6 +112,7 @@ impl std::fmt::Debug for Authenticator {
         // Never print the key.
         f.debug_struct("Authenticator")
             .field("roles_claim", &self.roles_claim)
+            .field("organization_claim", &self.organization_claim)
             .field("local_tokens", &self.local_key.is_some())
             .finish()
     }
@@ -119,14 +130,25 @@ impl Authenticator {
             .map(|secret| DecodingKey::from_secret(secret.as_bytes()));
         Self {
             roles_claim,
+            organization_claim: DEFAULT_ORGANIZATION_CLAIM.to_owned(),
             local_key,
         }
     }
 
+    /// Reads the organization from the claim `claim` (blank: the default, `org_id`).
+    pub fn with_organization_claim(mut self, claim: &str) -> Self {
+        if !claim.trim().is_empty() {
+            claim.trim().clone_into(&mut self.organization_claim);
+        }
+        self
+    }
+
     pub fn from_env() -> Self {
         let roles_claim = std::env::var(ROLES_CLAIM_VAR).unwrap_or_default();
+        let organization_claim = std::env::var(ORGANIZATION_CLAIM_VAR).unwrap_or_default();
         let local_secret = std::env::var(LOCAL_TOKEN_SECRET_VAR).ok();
         Self::new(&roles_claim, local_secret.as_deref())
+            .with_organization_claim(&organization_claim)
     }
 
     pub fn local_tokens_enabled(&self) -> bool {
@@ -162,6 +184,7 @@ impl Authenticator {
                 .get(&self.roles_claim)
                 .map(|value| parse_roles(value))
                 .unwrap_or_default(),
+            organization: claim(&self.organization_claim),
             subject,
         })
     }

@@ -85,6 +85,15 @@ impl Filter {
         }
     }
 
+    /// `attribute` is not on the item.
+    pub fn absent(tag: &str, attribute: &str) -> Filter {
+        Filter {
+            expression: format!("attribute_not_exists(#{tag})"),
+            names: HashMap::from([(format!("#{tag}"), attribute.to_owned())]),
+            values: HashMap::new(),
+        }
+    }
+
     pub fn equals(tag: &str, attribute: &str, value: Value) -> Filter {
         Filter::compare(tag, attribute, "=", value)
     }

@@ -11,7 +11,15 @@ pub enum Access {
     /// Any authenticated caller (what each sees may still depend on roles).
     Authenticated,
     Requires(Role),
+    /// Any one of these roles.
+    AnyOf(&'static [Role]),
+    /// A reader of every cluster ([`READS_EVERY_CLUSTER`]), or a customer of the cluster's
+    /// organization; for anyone else the cluster and its logs do not exist (404).
+    ClusterReader,
 }
+
+/// The roles that read every organization's cluster logs.
+pub const READS_EVERY_CLUSTER: [Role; 2] = [Role::ServiceLogsReader, Role::ServiceLogsInternal];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
@@ -36,7 +44,7 @@ const fn route(
     }
 }
 
-use Access::{Authenticated, Requires};
+use Access::{AnyOf, Authenticated, ClusterReader, Requires};
 
 pub const ROUTES: [Route; 11] = [
     route(
@@ -49,13 +57,13 @@ pub const ROUTES: [Route; 11] = [
         "cluster-logs-list",
         "GET",
         "/api/service_logs/v1/cluster_logs",
-        Authenticated,
+        AnyOf(&READS_EVERY_CLUSTER),
     ),
     route(
         "cluster-logs-get",
         "GET",
         "/api/service_logs/v1/cluster_logs/{id}",
-        Authenticated,
+        ClusterReader,
     ),
     route(
         "cluster-logs-delete",
@@ -67,13 +75,13 @@ pub const ROUTES: [Route; 11] = [
         "cluster-logs-list-by-uuid",
         "GET",
         "/api/service_logs/v1/clusters/{uuid}/cluster_logs",
-        Authenticated,
+        ClusterReader,
     ),
     route(
         "cluster-logs-list-by-cluster",
         "GET",
         "/api/service_logs/v1/clusters/cluster_logs",
-        Authenticated,
+        ClusterReader,
     ),
     route(
         "system-logs-list",

@@ -130,25 +130,57 @@ pub fn system_logs_through(state: &SystemLogsState, client: Client) -> SystemLog
 pub enum Caller {
     /// No credentials at all.
     Anonymous,
-    /// Claims verified by API Gateway's JWT authorizer, as deployed; roles as API Gateway flattens them.
-    Gateway { user: String, roles: Vec<String> },
+    /// Claims verified by API Gateway's JWT authorizer, as deployed; roles as API Gateway flattens
+    /// them, and the organization claim (`org_id`) when there is one.
+    Gateway {
+        user: String,
+        roles: Vec<String>,
+        organization: Option<String>,
+    },
     /// A local token in the Authorization header, as under `make dev`.
     LocalToken(String),
 }
+
+/// The organization of [`Caller::customer`].
+pub const CUSTOMER_ORGANIZATION: &str = "acme";
 
 impl Caller {
     pub fn with_roles(roles: &[&str]) -> Self {
         Caller::Gateway {
             user: "jdoe".to_owned(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
+            organization: None,
         }
+    }
+
+    /// An SRE tool or agent (osdctl, CAD): posts, and reads every organization's public logs.
+    pub fn sre() -> Self {
+        Self::with_roles(&["service-logs-writer", "service-logs-reader"])
     }
 
     pub fn writer() -> Self {
         Self::with_roles(&["service-logs-writer"])
     }
 
+    pub fn reader() -> Self {
+        Self::with_roles(&["service-logs-reader"])
+    }
+
+    /// A customer of [`CUSTOMER_ORGANIZATION`]: no role.
     pub fn customer() -> Self {
+        Self::customer_of(CUSTOMER_ORGANIZATION)
+    }
+
+    pub fn customer_of(organization: &str) -> Self {
+        Caller::Gateway {
+            user: format!("{organization}-user"),
+            roles: Vec::new(),
+            organization: Some(organization.to_owned()),
+        }
+    }
+
+    /// A token with neither a role nor an organization.
+    pub fn nobody() -> Self {
         Self::with_roles(&[])
     }
 
@@ -159,6 +191,23 @@ impl Caller {
     pub fn admin() -> Self {
         Self::with_roles(&["service-logs-admin", "service-logs-internal"])
     }
+}
+
+/// Puts a cluster into `organization`, as a cluster message does (now: later than before).
+pub async fn register_cluster(state: &ClusterLogsState, uuid: &str, id: &str, organization: &str) {
+    let cluster = shared::cluster_logs::Cluster {
+        cluster_uuid: uuid.to_owned(),
+        cluster_id: id.to_owned(),
+        subscription_id: None,
+        organization_id: Some(organization.to_owned()),
+    };
+    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    state
+        .store
+        .registry()
+        .register(&cluster, now_ms)
+        .await
+        .expect("the cluster registered");
 }
 
 /// A request as API Gateway delivers it to the route `route` (e.g. `/cluster_logs/{id}`).
@@ -201,7 +250,7 @@ impl ApiRequest {
             query: Vec::new(),
             body: None,
             base64_body: false,
-            caller: Caller::writer(),
+            caller: Caller::sre(),
             request_id: format!("req-{}", ulid::Ulid::new()),
         }
     }
@@ -253,11 +302,18 @@ impl ApiRequest {
         let mut authorizer = Value::Null;
         match &self.caller {
             Caller::Anonymous => {}
-            Caller::Gateway { user, roles } => {
+            Caller::Gateway {
+                user,
+                roles,
+                organization,
+            } => {
                 authorizer = json!({"jwt": {"claims": {
                     "sub": format!("sub-{user}"), "preferred_username": user, "email": format!("{user}@example.com"),
                     "given_name": "Jane", "family_name": "Doe", "groups": format!("[{}]", roles.join(" ")),
                 }, "scopes": null}});
+                if let Some(organization) = organization {
+                    authorizer["jwt"]["claims"]["org_id"] = json!(organization);
+                }
             }
             Caller::LocalToken(token) => {
                 headers["authorization"] = json!(format!("Bearer {token}"));

@@ -1,5 +1,6 @@
-//! Prints a bearer token the local server accepts: `local-token <user> [role,role...]`.
-//! The secret comes from `LOCAL_TOKEN_SECRET`, the roles claim name from `ROLES_CLAIM`.
+//! Prints a bearer token the local server accepts: `local-token <user> [role,role...] [organization]`.
+//! The secret comes from `LOCAL_TOKEN_SECRET`, the claims' names from `ROLES_CLAIM` and
+//! `ORGANIZATION_CLAIM`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let user = args.next().unwrap_or_else(|| "developer".to_owned());
     let roles = args.next().unwrap_or_default();
+    let organization = args.next().filter(|org| !org.trim().is_empty());
     let roles: Vec<&str> = roles
         .split(',')
         .map(str::trim)
@@ -27,7 +29,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "groups".to_owned());
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    let token = LocalClaims::new(&user, &roles, now, TWELVE_HOURS).sign(&secret, &roles_claim)?;
+    let mut claims = LocalClaims::new(&user, &roles, now, TWELVE_HOURS);
+    if let Some(organization) = organization {
+        let claim = std::env::var(shared::identity::ORGANIZATION_CLAIM_VAR)
+            .ok()
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "org_id".to_owned());
+        claims = claims.in_organization(&claim, organization.trim());
+    }
+    let token = claims.sign(&secret, &roles_claim)?;
     println!("{token}");
     Ok(())
 }

@@ -8,9 +8,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     let seeded = devtools::seed::seed(&system_logs, &cluster_logs).await?;
     println!(
-        "system logs: {} stored, {} already there; cluster logs: {} delivered ({:.1} s)",
+        "system logs: {} stored, {} already there; clusters: {} registered; cluster logs: {} delivered ({:.1} s)",
         seeded.system_logs_stored,
         seeded.system_logs_already_there,
+        seeded.clusters_registered,
         seeded.cluster_logs_delivered,
         started.elapsed().as_secs_f64()
     );

@@ -15,6 +15,9 @@ pub enum ClusterLogError {
     Auth(#[from] AuthError),
     #[error("Cluster log '{0}' not found")]
     NotFound(String),
+    /// A cluster nobody knows, or one the caller may not read: the same to them.
+    #[error("Cluster '{0}' not found")]
+    ClusterNotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A fault of ours outside the store (a body that did not serialize, an id collision).
@@ -29,7 +32,7 @@ pub enum ClusterLogError {
 /// | 400    | OCM-SL-400 | bad body, type, severity, length, parameter |
 /// | 401    | OCM-SL-401 | no or invalid credentials |
 /// | 403    | OCM-SL-403 | the caller lacks the role |
-/// | 404    | OCM-SL-404 | no such log (or not visible to the caller) |
+/// | 404    | OCM-SL-404 | no such log or cluster (or not one the caller may read) |
 /// | 413    | OCM-SL-413 | a request body over 256 KB |
 /// | 500    | OCM-SL-500 | a fault of ours |
 /// | 503    | OCM-SL-503 | DynamoDB unavailable or throttling: retry |
@@ -61,7 +64,9 @@ impl ClusterLogError {
             ClusterLogError::BadRequest(_) | ClusterLogError::Body(_) => ErrorCode::BadRequest,
             ClusterLogError::Auth(AuthError::MissingRole(_)) => ErrorCode::Forbidden,
             ClusterLogError::Auth(_) => ErrorCode::Unauthorized,
-            ClusterLogError::NotFound(_) => ErrorCode::NotFound,
+            ClusterLogError::NotFound(_) | ClusterLogError::ClusterNotFound(_) => {
+                ErrorCode::NotFound
+            }
             ClusterLogError::Store(error) if error.is_unavailable() => ErrorCode::Unavailable,
             ClusterLogError::Store(_) | ClusterLogError::Internal(_) => ErrorCode::Internal,
         }

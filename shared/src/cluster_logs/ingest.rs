@@ -1,5 +1,7 @@
 //! Cluster logs from a queue: each SQS message holds a ClusterLog as POST accepts it, or an
-//! EventBridge event whose `detail` is one (so an EventBridge rule can target the queue).
+//! EventBridge event whose `detail` is one (so an EventBridge rule can target the queue). A
+//! cluster message (`"kind":"Cluster"`, or an event of `detail-type` `Cluster`) says a cluster's
+//! names and owner instead, for the registry (crate::cluster_logs::registry).
 //!
 //! Delivery is at least once. A message's log id is derived from the message itself (its SQS
 //! message id and send time), so every delivery builds the same log; the batch writer's claim on
@@ -11,7 +13,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use ulid::Ulid;
 
-use super::{ClusterLog, ClusterLogDraft, ClusterLogError};
+use super::{Cluster, ClusterLog, ClusterLogDraft, ClusterLogError};
 use crate::dynamo::StoreError;
 use crate::http::{BodyError, json_value};
 use crate::identity::Caller;
@@ -33,6 +35,17 @@ pub struct QueuedMessage<'a> {
     /// String message attributes by name.
     pub attributes: HashMap<&'a str, &'a str>,
 }
+
+/// What one queued message asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Queued {
+    Log(Box<ClusterLog>),
+    /// A cluster's names and owner, sent at this instant (ms): a later message replaces it.
+    Cluster(Cluster, i64),
+}
+
+/// The `kind` and EventBridge `detail-type` of a cluster message.
+pub const CLUSTER_KIND: &str = "Cluster";
 
 /// Why a message was not stored. `Invalid` messages never will be (they go to the DLQ after the
 /// queue's maxReceiveCount); `Store` failures are worth retrying.
@@ -64,18 +77,41 @@ pub fn service_identity_from_env() -> Caller {
 }
 
 impl QueuedMessage<'_> {
-    /// The ClusterLog this message asks to store, with its identity and its derived id.
-    pub fn cluster_log(
-        &self,
-        service: &Caller,
-        now: OffsetDateTime,
-    ) -> Result<ClusterLog, IngestError> {
+    /// What this message asks for: a log to store (with its identity and its derived id), or a
+    /// cluster to register.
+    pub fn parse(&self, service: &Caller, now: OffsetDateTime) -> Result<Queued, IngestError> {
         let mut body: serde_json::Value = serde_json::from_str(self.body).map_err(|error| {
             IngestError::Invalid(format!("the body is not valid JSON: {error}"))
         })?;
+        let mut cluster = body.get("kind").and_then(|kind| kind.as_str()) == Some(CLUSTER_KIND);
         if is_eventbridge_envelope(&body) {
+            cluster = body["detail-type"].as_str() == Some(CLUSTER_KIND);
             body = body["detail"].take();
         }
+        if cluster {
+            return Cluster::from_message(&body)
+                .map(|cluster| Queued::Cluster(cluster, self.sent_at(now)))
+                .map_err(IngestError::Invalid);
+        }
+        self.cluster_log(body, service, now)
+            .map(|log| Queued::Log(Box::new(log)))
+    }
+
+    /// When the message was sent (ms), else now.
+    fn sent_at(&self, now: OffsetDateTime) -> i64 {
+        self.sent_at_ms.map_or_else(
+            || (now.unix_timestamp_nanos() / 1_000_000) as i64,
+            |ms| i64::try_from(ms).unwrap_or(i64::MAX),
+        )
+    }
+
+    /// The ClusterLog a log message asks to store, with its identity and its derived id.
+    fn cluster_log(
+        &self,
+        body: serde_json::Value,
+        service: &Caller,
+        now: OffsetDateTime,
+    ) -> Result<ClusterLog, IngestError> {
         let draft: ClusterLogDraft = json_value(body)?;
         let mut log = draft
             .into_cluster_log(&self.identity(service), now)
@@ -131,6 +167,13 @@ fn is_eventbridge_envelope(body: &serde_json::Value) -> bool {
 mod tests {
     use super::*;
 
+    fn log_of(message: QueuedMessage<'_>, service: &Caller) -> Result<ClusterLog, IngestError> {
+        match message.parse(service, OffsetDateTime::now_utc())? {
+            Queued::Log(log) => Ok(*log),
+            Queued::Cluster(..) => Err(IngestError::Invalid("a cluster message".into())),
+        }
+    }
+
     fn message(body: &str) -> QueuedMessage<'_> {
         QueuedMessage {
             message_id: "059f36b4-87a3-44ab-83d2-661975830a7d",
@@ -144,17 +187,14 @@ mod tests {
     fn a_redelivered_message_gets_the_same_id() -> Result<(), Box<dyn std::error::Error>> {
         let body = r#"{"cluster_uuid":"c1","severity":"Info"}"#;
         let service = service_identity_from_env();
-        let first = message(body).cluster_log(&service, OffsetDateTime::now_utc())?;
-        let again = message(body).cluster_log(&service, OffsetDateTime::now_utc())?;
+        let first = log_of(message(body), &service)?;
+        let again = log_of(message(body), &service)?;
         assert_eq!(first.id, again.id);
         let other = QueuedMessage {
             message_id: "another",
             ..message(body)
         };
-        assert_ne!(
-            other.cluster_log(&service, OffsetDateTime::now_utc())?.id,
-            first.id
-        );
+        assert_ne!(log_of(other, &service)?.id, first.id);
         Ok(())
     }
 
@@ -163,14 +203,12 @@ mod tests {
     -> Result<(), Box<dyn std::error::Error>> {
         let body = r#"{"version":"0","id":"e1","detail-type":"ClusterLog","source":"alerts","detail":
             {"cluster_uuid":"c1","severity":"Warning","created_by":"mallory"}}"#;
-        let log =
-            message(body).cluster_log(&service_identity_from_env(), OffsetDateTime::now_utc())?;
+        let log = log_of(message(body), &service_identity_from_env())?;
         assert_eq!(log.severity.as_str(), "Warning");
         assert_eq!(log.created_by.as_deref(), Some(DEFAULT_SERVICE_IDENTITY));
         let mut attributed = message(body);
         attributed.attributes.insert("created_by", "alertmanager");
-        let log =
-            attributed.cluster_log(&service_identity_from_env(), OffsetDateTime::now_utc())?;
+        let log = log_of(attributed, &service_identity_from_env())?;
         assert_eq!(log.created_by.as_deref(), Some("alertmanager"));
         Ok(())
     }
@@ -183,14 +221,34 @@ mod tests {
             "[]",
             r#"{"severity":"Info"}"#,
             r#"{"cluster_uuid":"c","severity":"Nope"}"#,
+            r#"{"kind":"Cluster","cluster_uuid":"c","cluster_id":"i"}"#,
+            r#"{"version":"0","id":"e","detail-type":"Cluster","source":"ocm","detail":{"cluster_uuid":"c"}}"#,
         ] {
             assert!(
                 matches!(
-                    message(body).cluster_log(&service, OffsetDateTime::now_utc()),
+                    message(body).parse(&service, OffsetDateTime::now_utc()),
                     Err(IngestError::Invalid(_))
                 ),
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn cluster_messages_come_bare_or_in_an_eventbridge_event() -> Result<(), IngestError> {
+        let service = service_identity_from_env();
+        let cluster = r#"{"cluster_uuid":"u","cluster_id":"i","organization_id":"A"}"#;
+        let bare = format!(r#"{{"kind":"Cluster",{}"#, &cluster[1..]);
+        let event = format!(
+            r#"{{"version":"0","id":"e1","detail-type":"Cluster","source":"ocm","detail":{cluster}}}"#
+        );
+        for body in [bare, event] {
+            let parsed = message(&body).parse(&service, OffsetDateTime::now_utc())?;
+            assert!(
+                matches!(&parsed, Queued::Cluster(c, 1_795_255_200_000) if c.organization_id.as_deref() == Some("A")),
+                "{body}: {parsed:?}"
+            );
+        }
+        Ok(())
     }
 }

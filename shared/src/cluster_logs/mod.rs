@@ -6,17 +6,20 @@
 //! parameters), [`plan`] (what a list reads, pure), [`store`] (the only code that runs DynamoDB
 //! requests), [`table`] (the key schema), [`wire`] (the bodies), and the [`search`] language.
 
+pub mod cluster;
 mod error;
 pub mod ingest;
 mod model;
 pub mod plan;
 pub(crate) mod query;
+pub mod registry;
 pub mod request;
 pub mod search;
 mod store;
 pub mod table;
 pub mod wire;
 
+pub use cluster::{Audience, Cluster, ClusterNames, Registered};
 pub use error::{ClusterLogError, ErrorCode};
 pub use model::{ClusterLog, ClusterLogDraft, Severity, Visibility};
 pub use query::{ClusterLogFilter, ClusterLogOrder, ClusterScope, PageRequest, SortTime};

@@ -290,6 +290,7 @@ mod tests {
             first_name: Some("Jane".into()),
             last_name: Some("Doe".into()),
             roles: ["service-logs-writer".to_owned()].into(),
+            organization: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //! `total` comes from. Pure: crate::cluster_logs::store runs a plan; docs/data-model.md lists what
 //! each access pattern costs, and the tests below hold each pattern to its plan.
 
+use super::cluster::ClusterNames;
 use super::query::{MAX_SORTED, SortTime};
 use super::search::Search;
 use super::table::{
@@ -50,6 +51,9 @@ pub struct ListPlan<'a> {
     /// Matches before the page, and the page's size.
     pub offset: usize,
     pub size: usize,
+    /// The cluster's two names, when the list reads both: each log read gets the one it lacks,
+    /// before the search sees it and in the answer.
+    pub names: Option<ClusterNames>,
 }
 
 /// Most matches a sorted list reads: one more than it may sort, to know it must refuse.
@@ -80,6 +84,16 @@ impl<'a> ListPlan<'a> {
             search,
             offset: usize::try_from(page.offset()).unwrap_or(usize::MAX),
             size: page.size as usize,
+            names: match &filter.scope {
+                ClusterScope::Cluster {
+                    uuid: Some(uuid),
+                    id: Some(id),
+                } => Some(ClusterNames {
+                    uuid: Some(uuid.clone()),
+                    id: Some(id.clone()),
+                }),
+                _ => None,
+            },
         };
         if range.is_empty() {
             return plan;
@@ -96,6 +110,29 @@ impl<'a> ListPlan<'a> {
         };
         self.direction
             .apply(time_a.cmp(time_b).then_with(|| a.id.cmp(&b.id)))
+    }
+
+    /// A log as this list shows it and searches it: with the cluster name it was not posted with.
+    pub fn complete(&self, mut log: ClusterLog) -> ClusterLog {
+        if let Some(names) = &self.names {
+            names.complete(&mut log);
+        }
+        log
+    }
+
+    /// Whether the search holds for `log` as this list shows it (completed first, if it must be).
+    pub fn matches(&self, log: &ClusterLog) -> bool {
+        let Some(search) = self.search else {
+            return true;
+        };
+        match &self.names {
+            Some(names) if log.cluster_uuid.is_none() || log.cluster_id.is_none() => {
+                let mut shown = log.clone();
+                names.complete(&mut shown);
+                search.matches(&shown)
+            }
+            _ => search.matches(log),
+        }
     }
 
     /// False when the page holds nothing to read: a size of 0, or an offset at or past a total
@@ -149,16 +186,25 @@ fn partitions(
             uuid: Some(uuid),
             id,
         } => {
-            let same_id = id
-                .as_ref()
-                .map(|id| Filter::equals("cluster_id", CLUSTER_ID, Value::Text(id.clone())));
-            let query = partition(
+            let mut queries = vec![partition(
                 indexes.by_uuid,
                 CLUSTER_UUID,
                 uuid,
-                Filter::all([same_id, visible]),
-            );
-            (vec![query], counted(search))
+                visible.clone(),
+            )];
+            // A cluster's logs are those of its UUID and those posted under its id alone (before
+            // the registry knew the pair): a log naming a UUID belongs to that UUID's cluster, so
+            // the two partitions never hold the same log and `total` counts each once.
+            if let Some(id) = id {
+                let without_uuid = Filter::absent("without_uuid", CLUSTER_UUID);
+                queries.push(partition(
+                    indexes.by_id,
+                    CLUSTER_ID,
+                    id,
+                    Filter::all([Some(without_uuid), visible]),
+                ));
+            }
+            (queries, counted(search))
         }
         ClusterScope::Cluster {
             uuid: None,
@@ -289,24 +335,37 @@ mod tests {
     }
 
     #[test]
-    fn a_list_by_both_names_reads_the_uuid_partition_and_filters_the_id()
+    fn a_list_by_both_names_reads_the_uuid_and_the_ids_logs_without_a_uuid()
     -> Result<(), ClusterLogError> {
         let filter = filter(cluster(Some("c-1"), Some("i-1")), EVERY, None, None)?;
         let plan = ListPlan::new(&filter, &PAGE);
         assert_eq!(
             partitions(&plan),
-            [(Some(CLUSTER_UUID_INDEX), CLUSTER_UUID, "c-1".to_owned())]
+            [
+                (Some(CLUSTER_UUID_INDEX), CLUSTER_UUID, "c-1".to_owned()),
+                (Some(CLUSTER_ID_INDEX), CLUSTER_ID, "i-1".to_owned())
+            ]
         );
-        let condition = plan.queries[0].filter.clone().unwrap_or_default();
+        assert_eq!(plan.queries[0].filter, None, "every log of the UUID");
+        let without_uuid = plan.queries[1].filter.clone().unwrap_or_default();
         assert_eq!(
-            condition.names.get("#cluster_id").map(String::as_str),
-            Some(CLUSTER_ID)
+            without_uuid.expression,
+            "attribute_not_exists(#without_uuid)"
         );
         assert_eq!(
-            condition.values.get(":cluster_id"),
-            Some(&Value::Text("i-1".into()))
+            without_uuid.names.get("#without_uuid").map(String::as_str),
+            Some(CLUSTER_UUID)
         );
-        assert_eq!(plan.total, Total::PartitionCounts);
+        assert_eq!(
+            plan.total,
+            Total::PartitionCounts,
+            "the partitions never share a log"
+        );
+        let by_id = ClusterLog {
+            cluster_id: Some("i-1".into()),
+            ..ClusterLog::default()
+        };
+        assert_eq!(plan.complete(by_id).cluster_uuid.as_deref(), Some("c-1"));
         Ok(())
     }
 

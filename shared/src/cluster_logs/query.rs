@@ -110,7 +110,8 @@ impl ClusterLogOrder {
 pub enum ClusterScope {
     /// Every cluster.
     All,
-    /// One cluster, by external UUID and/or by internal id (when both, a log must match both).
+    /// One cluster, by external UUID and/or by internal id: the logs of its UUID, and the logs
+    /// posted under its id alone (crate::cluster_logs::plan).
     Cluster {
         uuid: Option<String>,
         id: Option<String>,

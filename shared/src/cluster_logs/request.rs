@@ -12,10 +12,11 @@ use super::wire::{
     ClusterLogList, ClusterLogView, ErrorBody, csv_body, only_fields, selected_fields,
 };
 use super::{
-    ClusterLogError, ClusterLogFilter, ClusterLogsState, ClusterScope, ErrorCode, PageRequest,
-    Visibility,
+    Audience, ClusterLogError, ClusterLogFilter, ClusterLogsState, ClusterNames, ClusterScope,
+    ErrorCode, PageRequest,
 };
 use crate::http::query_param;
+use crate::identity::{AuthError, Role};
 use crate::telemetry::redact;
 
 /// A successful answer, before it becomes an HTTP response.
@@ -123,6 +124,30 @@ pub fn every_cluster(_: &Request) -> Result<ClusterScope, ClusterLogError> {
     Ok(ClusterScope::All)
 }
 
+/// The cluster a list reads, under both of its names, once the caller may read it: for a
+/// customer, a cluster the registry gives their organization; anything else is a cluster that
+/// does not exist.
+async fn readable_cluster(
+    state: &ClusterLogsState,
+    audience: &Audience,
+    scope: ClusterScope,
+) -> Result<ClusterScope, ClusterLogError> {
+    let ClusterScope::Cluster { uuid, id } = scope else {
+        return Ok(scope);
+    };
+    let asked = ClusterNames { uuid, id };
+    let registered = state.store.registry().lookup_one(&asked).await?;
+    if !audience.may_read(&registered) {
+        let name = asked.uuid.or(asked.id).unwrap_or_default();
+        return Err(ClusterLogError::ClusterNotFound(name));
+    }
+    let names = registered.names(&asked);
+    Ok(ClusterScope::Cluster {
+        uuid: names.uuid,
+        id: names.id,
+    })
+}
+
 /// `format=`: JSON unless `csv`.
 fn wants_csv(request: &Request) -> Result<bool, ClusterLogError> {
     match query_param(request, "format") {
@@ -134,20 +159,24 @@ fn wants_csv(request: &Request) -> Result<bool, ClusterLogError> {
     }
 }
 
-/// The shared body of the three list routes: authenticate, read the parameters, list the scope.
+/// The shared body of the three list routes: authenticate, read the parameters, find the
+/// cluster and check that the caller may read it, list the scope.
 pub async fn list(
     state: &ClusterLogsState,
     request: &Request,
     scope: impl FnOnce(&Request) -> Result<ClusterScope, ClusterLogError>,
 ) -> Result<Reply, ClusterLogError> {
     let caller = state.auth.authenticate(request)?;
+    let audience = Audience::of(&caller);
     let scope = scope(request)?;
+    if scope == ClusterScope::All && matches!(audience, Audience::Organization(_)) {
+        // Every cluster's logs are for the privileged; customers list their clusters one by one.
+        return Err(AuthError::MissingRole(Role::ServiceLogsReader).into());
+    }
     let page = PageRequest::parse(query_param(request, "page"), query_param(request, "size"))?;
-    let mut filter = ClusterLogFilter::new(
-        scope,
-        Visibility::of(&caller),
-        query_param(request, "search"),
-    )?;
+    let mut filter =
+        ClusterLogFilter::new(scope, audience.visibility(), query_param(request, "search"))?;
+    filter.scope = readable_cluster(state, &audience, filter.scope).await?;
     // The Go SDK sends `order`, osdctl and the web UI `orderBy`.
     let order = query_param(request, "orderBy").or_else(|| query_param(request, "order"));
     filter.order = order.map(ClusterLogOrder::parse).transpose()?.flatten();

@@ -17,6 +17,7 @@ use ulid::Ulid;
 
 use super::plan::{Arrangement, ListPlan, SORTED_READ, Total};
 use super::query::{ClusterLogOrder, MAX_SORTED};
+use super::registry::ClusterRegistry;
 use super::table::{
     COUNTER, COUNTER_INDEX, COUNTER_KIND, ClusterLogRow, CounterFields, CounterRow, ID,
     INTERNAL_COUNT, PUBLIC_COUNT, counter_key,
@@ -152,6 +153,11 @@ impl ClusterLogStore {
         &self.table.name
     }
 
+    /// The cluster registry, kept in the same table.
+    pub fn registry(&self) -> ClusterRegistry<'_> {
+        ClusterRegistry { table: &self.table }
+    }
+
     pub fn client(&self) -> &Client {
         &self.table.client
     }
@@ -269,10 +275,7 @@ impl ClusterLogStore {
         let order = |a: &ClusterLogRow, b: &ClusterLogRow| plan.compare(&a.log, &b.log);
         // Logs past their retention are gone, deleted by DynamoDB yet or not; the search is applied
         // to each log as it is read.
-        let keep = |row: &ClusterLogRow| {
-            is_live(row.expires_at, now)
-                && plan.search.is_none_or(|search| search.matches(&row.log))
-        };
+        let keep = |row: &ClusterLogRow| is_live(row.expires_at, now) && plan.matches(&row.log);
         let merge = Merge {
             order: &order,
             keep: &keep,
@@ -299,7 +302,11 @@ impl ClusterLogStore {
         } else {
             Window::default()
         };
-        let items: Vec<ClusterLog> = window.items.into_iter().map(|row| row.log).collect();
+        let items: Vec<ClusterLog> = window
+            .items
+            .into_iter()
+            .map(|row| plan.complete(row.log))
+            .collect();
         let total = match (known_total, plan.total) {
             (Some(total), _) => total,
             // Read to the end already: the matches are what we skipped and what we kept.
@@ -339,7 +346,11 @@ impl ClusterLogStore {
                 "More than {MAX_SORTED} logs match; narrow the search to order them by anything but 'timestamp' or 'created_at'"
             )));
         }
-        let mut logs: Vec<ClusterLog> = all.items.into_iter().map(|row| row.log).collect();
+        let mut logs: Vec<ClusterLog> = all
+            .items
+            .into_iter()
+            .map(|row| plan.complete(row.log))
+            .collect();
         logs.sort_by(|a, b| order.compare(a, b));
         let total = logs.len() as u64;
         let items = logs.into_iter().skip(plan.offset).take(plan.size).collect();

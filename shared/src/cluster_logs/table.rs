@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
 use super::ClusterLog;
+use super::cluster::Cluster;
 
 /// The table's partition key: a log's ULID, a counter's or a claim's key.
 pub const ID: &str = "id";
@@ -33,6 +34,12 @@ pub const COUNTER: &str = "count";
 pub const COUNTER_PREFIX: &str = "#count#";
 pub const PUBLIC_COUNT: &str = "public_logs";
 pub const INTERNAL_COUNT: &str = "internal_logs";
+
+/// The registry's items: one under each name of a cluster (crate::cluster_logs::registry).
+pub const CLUSTER_BY_UUID_PREFIX: &str = "cluster#uuid#";
+pub const CLUSTER_BY_ID_PREFIX: &str = "cluster#id#";
+/// When the cluster message an entry came from was sent (ms): an older one never replaces it.
+pub const REGISTERED_AT: &str = "registered_at";
 
 /// A log as stored: its API fields, and what the indexes and the writers add.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,4 +104,26 @@ pub fn time_shard(id: &str) -> String {
 /// The key of the counter a log is counted in: its time shard's, among those expiring with it.
 pub fn counter_key(id: &str, expiry_bucket: &str) -> String {
     format!("{COUNTER_PREFIX}{expiry_bucket}#{}", time_shard(id))
+}
+
+/// A registry entry, stored once under each of the cluster's names. It carries neither
+/// `timestamp` nor `created_at`, so no log index holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterRow {
+    pub id: String,
+    #[serde(flatten)]
+    pub cluster: Cluster,
+    /// Absent for a pair learned from a log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_at: Option<i64>,
+}
+
+/// The key of the registry entry for a cluster's UUID.
+pub fn cluster_by_uuid(uuid: &str) -> String {
+    format!("{CLUSTER_BY_UUID_PREFIX}{uuid}")
+}
+
+/// The key of the registry entry for a cluster's id.
+pub fn cluster_by_id(id: &str) -> String {
+    format!("{CLUSTER_BY_ID_PREFIX}{id}")
 }
