@@ -84,6 +84,15 @@ async fn fields_longer_than_their_limits_are_400s_naming_the_field() {
     });
     let (status, _) = post(&fits).send(&state).await;
     assert_eq!(status, 201);
+    // Cluster names at their limit, both of them: stored, the pair too long for the registry.
+    let long_names =
+        json!({"cluster_uuid": "0".repeat(1024), "cluster_id": "0", "severity": "Debug"});
+    let (status, log) = post(&long_names).send(&state).await;
+    assert_eq!(status, 201, "{log}");
+    let (status, log) = post(&json!({"cluster_id": "0", "severity": "Info"}))
+        .send(&state)
+        .await;
+    assert_eq!((status, &log["cluster_uuid"]), (201, &Value::Null));
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError as SdkBoxError;
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
 use aws_sdk_dynamodb::operation::get_item::GetItemInput;
 use aws_sdk_dynamodb::operation::query::QueryInput;
 use serde_json::Value;
@@ -23,6 +24,8 @@ use crate::load::BoxError;
 pub enum Call {
     Query(Box<QueryInput>),
     GetItem(Box<GetItemInput>),
+    /// The cluster registry's lookup.
+    BatchGetItem(Box<BatchGetItemInput>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -42,6 +45,8 @@ impl Intercept for Recorder {
         let input = context.input();
         let call = if let Some(query) = input.downcast_ref::<QueryInput>() {
             Some(Call::Query(Box::new(query.clone())))
+        } else if let Some(batch) = input.downcast_ref::<BatchGetItemInput>() {
+            Some(Call::BatchGetItem(Box::new(batch.clone())))
         } else {
             input
                 .downcast_ref::<GetItemInput>()
@@ -128,6 +133,13 @@ async fn send(client: &Client, call: &Call) -> Result<(), BoxError> {
                 .set_consistent_read(g.consistent_read)
                 .set_projection_expression(g.projection_expression.clone())
                 .set_expression_attribute_names(g.expression_attribute_names.clone())
+                .send()
+                .await?;
+        }
+        Call::BatchGetItem(b) => {
+            client
+                .batch_get_item()
+                .set_request_items(b.request_items.clone())
                 .send()
                 .await?;
         }

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use shared::cluster_logs::{
-    ClusterLogFilter, ClusterLogStore, ClusterScope, PageRequest, Visibility,
+    ClusterLogFilter, ClusterLogStore, ClusterNames, ClusterScope, PageRequest, Visibility,
 };
 use shared::system_logs::{Ordering, PageNumber, PageSpec, SystemLogFilter, SystemLogStore};
 
@@ -139,11 +139,17 @@ pub async fn cluster_log_reads(
     uuid: &str,
 ) -> Result<Vec<Read>, BoxError> {
     let page = PageRequest { page: 1, size: 100 };
-    let cluster = ClusterScope::Cluster {
+    let mut watch = Stopwatch::new(meter);
+    // As the per-cluster routes do: the registry first, for the cluster's other name.
+    let asked = ClusterNames {
         uuid: Some(uuid.to_owned()),
         id: None,
     };
-    let mut watch = Stopwatch::new(meter);
+    let names = store.registry().lookup_one(&asked).await?.names(&asked);
+    let cluster = ClusterScope::Cluster {
+        uuid: names.uuid,
+        id: names.id,
+    };
     let list = store
         .list(
             &ClusterLogFilter::new(cluster.clone(), Visibility::PublicOnly, None)?,

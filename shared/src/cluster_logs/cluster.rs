@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::{ClusterLog, Visibility};
 use crate::identity::{Caller, Role};
 
-/// Longest cluster name, in bytes, the registry holds: its keys stay inside DynamoDB's 2 KB
-/// partition-key limit. A longer name is never registered, so it is never found either.
-pub const NAME_MAX_BYTES: usize = 1_024;
+/// Longest cluster name, in bytes, the registry holds, so that its keys (`cluster#uuid#` and the
+/// name) stay within 1 KB: DynamoDB Local refuses longer ones ("Size limit exceeded"), though
+/// DynamoDB allows 2 KB. A longer name is never registered, so it is never found either.
+pub const NAME_MAX_BYTES: usize = 1_000;
 
 /// What the registry knows of one cluster: both names, and whose it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
