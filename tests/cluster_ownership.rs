@@ -475,3 +475,47 @@ async fn cluster_messages_are_registered_once_and_invalid_ones_reported() {
     );
     assert_eq!(status, 404);
 }
+
+/// The indexes a list Queries, reached through a client that records every call.
+async fn indexes_read(state: &ClusterLogsState, request: ApiRequest) -> Vec<String> {
+    let (client, calls) = integration_tests::dynamo_calls::CallLog::watching(state.store.client());
+    let watched = integration_tests::cluster_logs_through(state, client);
+    let (status, body) = read(invoke(&watched, "cluster-logs-list-by-uuid", request.build()).await);
+    assert_eq!(status, 200, "{body}");
+    calls
+        .permissions()
+        .into_iter()
+        .filter(|(action, _)| action == "dynamodb:Query")
+        .filter_map(|(_, resource)| resource.rsplit('/').next().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_cluster_list_reads_its_ids_partition_only_once_a_log_stood_under_the_id_alone() {
+    let state = cluster_logs_state().await;
+    register(&state, UUID_A, ID_A, "acme", SENT).await;
+    post(
+        &state,
+        json!({"cluster_uuid": UUID_A, "cluster_id": ID_A, "severity": "Info"}),
+    )
+    .await;
+    post(&state, json!({"cluster_id": ID_A, "severity": "Info"})).await;
+    assert_eq!(
+        indexes_read(&state, by_uuid(UUID_A)).await,
+        vec!["cluster-uuid-index"],
+        "every log carries the UUID: the id's partition would hold nothing more"
+    );
+    // A log under the id alone, while nobody knew that id's cluster.
+    post(
+        &state,
+        json!({"cluster_id": ID_B, "severity": "Info", "summary": "early"}),
+    )
+    .await;
+    register(&state, UUID_B, ID_B, "globex", SENT).await;
+    assert_eq!(
+        indexes_read(&state, by_uuid(UUID_B)).await,
+        vec!["cluster-id-index", "cluster-uuid-index"]
+    );
+    let (_, list) = by_uuid(UUID_B).send(&state).await;
+    assert_eq!(list["total"], 1, "{list}");
+}

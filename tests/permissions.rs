@@ -204,6 +204,15 @@ fn cluster_requests(function: &str, id: &str) -> Vec<ApiRequest> {
 
 async fn cluster_function_permissions(function: &str) -> Permissions {
     let state = cluster_logs_state().await;
+    // Logs under an id alone, before anybody knew the id's cluster: its lists then read the id's
+    // index too.
+    for id in ["id-0", "id-1"] {
+        let (status, log) = ApiRequest::new("POST", "/cluster_logs", "/cluster_logs")
+            .json(&json!({"cluster_id": id, "severity": "Info", "summary": "alone"}))
+            .send(&state)
+            .await;
+        assert_eq!(status, 201, "{log}");
+    }
     let mut ids = Vec::new();
     for n in 0..6 {
         let (status, log) = ApiRequest::new("POST", "/cluster_logs", "/cluster_logs")

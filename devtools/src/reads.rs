@@ -145,16 +145,19 @@ pub async fn cluster_log_reads(
         uuid: Some(uuid.to_owned()),
         id: None,
     };
-    let names = store.registry().lookup_one(&asked).await?.names(&asked);
+    let registered = store.registry().resolve(&asked).await?;
+    let names = registered.names(&asked);
     let cluster = ClusterScope::Cluster {
         uuid: names.uuid,
         id: names.id,
     };
+    let in_cluster = |visibility, search| -> Result<ClusterLogFilter, BoxError> {
+        let mut filter = ClusterLogFilter::new(cluster.clone(), visibility, search)?;
+        filter.logs_by_id_alone = registered.logs_by_id_alone;
+        Ok(filter)
+    };
     let list = store
-        .list(
-            &ClusterLogFilter::new(cluster.clone(), Visibility::PublicOnly, None)?,
-            &page,
-        )
+        .list(&in_cluster(Visibility::PublicOnly, None)?, &page)
         .await?;
     watch.lap("cluster list, per cluster, first page of 100");
     store
@@ -167,7 +170,7 @@ pub async fn cluster_log_reads(
     let osdctl = "service_name='SREManualAction' and internal_only='true'";
     store
         .list(
-            &ClusterLogFilter::new(cluster, Visibility::IncludingInternal, Some(osdctl))?,
+            &in_cluster(Visibility::IncludingInternal, Some(osdctl))?,
             &PageRequest { page: 1, size: 20 },
         )
         .await?;

@@ -110,6 +110,9 @@ impl ClusterNames {
 pub struct Registered {
     pub by_uuid: Option<Cluster>,
     pub by_id: Option<Cluster>,
+    /// Whether a log was ever stored under the cluster's id alone: only then does a list read
+    /// the id's logs without a UUID.
+    pub logs_by_id_alone: bool,
 }
 
 /// What a write does with a log's names, given what the registry knows of them.
@@ -274,7 +277,7 @@ mod tests {
     fn customers_read_only_clusters_of_their_organization() {
         let of = |organization: Option<&str>| Registered {
             by_uuid: Some(cluster(organization)),
-            by_id: None,
+            ..Registered::default()
         };
         let customer = |org: Option<&str>| Audience::Organization(org.map(str::to_owned));
         assert!(customer(Some("A")).may_read(&of(Some("A"))));
@@ -285,6 +288,7 @@ mod tests {
         let split = Registered {
             by_uuid: Some(cluster(Some("A"))),
             by_id: Some(cluster(Some("B"))),
+            logs_by_id_alone: false,
         };
         assert!(!customer(Some("A")).may_read(&split));
         assert!(Audience::Everyone(Visibility::PublicOnly).may_read(&Registered::default()));

@@ -193,9 +193,10 @@ fn partitions(
                 visible.clone(),
             )];
             // A cluster's logs are those of its UUID and those posted under its id alone (before
-            // the registry knew the pair): a log naming a UUID belongs to that UUID's cluster, so
-            // the two partitions never hold the same log and `total` counts each once.
-            if let Some(id) = id {
+            // the registry knew the pair; only read when the registry says there are any): a log
+            // naming a UUID belongs to that UUID's cluster, so the two partitions never hold the
+            // same log and `total` counts each once.
+            if let Some(id) = id.as_ref().filter(|_| filter.logs_by_id_alone) {
                 let without_uuid = Filter::absent("without_uuid", CLUSTER_UUID);
                 queries.push(partition(
                     indexes.by_id,
@@ -370,6 +371,20 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_whose_id_never_stood_alone_reads_its_uuid_partition_only()
+    -> Result<(), ClusterLogError> {
+        let mut filter = filter(cluster(Some("c-1"), Some("i-1")), EVERY, None, None)?;
+        filter.logs_by_id_alone = false;
+        let plan = ListPlan::new(&filter, &PAGE);
+        assert_eq!(
+            partitions(&plan),
+            [(Some(CLUSTER_UUID_INDEX), CLUSTER_UUID, "c-1".to_owned())]
+        );
+        assert!(plan.names.is_some(), "its logs still get the id they lack");
+        Ok(())
+    }
+
+    #[test]
     fn a_list_by_cluster_id_reads_the_id_index() -> Result<(), ClusterLogError> {
         let filter = filter(cluster(None, Some("i-1")), EVERY, None, None)?;
         let plan = ListPlan::new(&filter, &PAGE);
@@ -510,6 +525,7 @@ mod tests {
             visibility: PUBLIC,
             search: None,
             order: None,
+            logs_by_id_alone: true,
         };
         let plan = ListPlan::new(&filter, &PAGE);
         assert!(plan.queries.is_empty());

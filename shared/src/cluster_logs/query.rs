@@ -127,6 +127,9 @@ pub struct ClusterLogFilter {
     pub search: Option<Search>,
     /// `orderBy`; `None` for the default, newest first.
     pub order: Option<ClusterLogOrder>,
+    /// For a cluster of both names: whether logs were stored under its id alone, so that the
+    /// id's logs without a UUID are read too. True unless the registry says otherwise.
+    pub logs_by_id_alone: bool,
 }
 
 impl ClusterLogFilter {
@@ -160,6 +163,7 @@ impl ClusterLogFilter {
             visibility,
             search,
             order: None,
+            logs_by_id_alone: true,
         })
     }
 }

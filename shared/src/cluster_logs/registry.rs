@@ -1,16 +1,22 @@
 //! The cluster registry, in the cluster-logs table: one item under each of a cluster's names
 //! (`cluster#uuid#<uuid>`, `cluster#id#<id>`), so either name finds the cluster with one read. It
 //! learns pairs from logs that carry both names, and owners from cluster messages
-//! (crate::cluster_logs::ingest). The decisions are pure (crate::cluster_logs::cluster); this is
+//! (crate::cluster_logs::ingest). An id's item also says whether a log was ever stored under that
+//! id alone, so that a cluster's lists read the id's logs without a UUID only when there are any. The decisions are pure (crate::cluster_logs::cluster); this is
 //! the only registry code that talks to DynamoDB.
 
 use std::collections::{HashMap, HashSet};
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, TransactWriteItem, Update,
+};
 
 use super::ClusterLog;
 use super::cluster::{Cluster, ClusterNames, NAME_MAX_BYTES, Naming, Registered};
-use super::table::{CLUSTER_UUID, ClusterRow, ID, REGISTERED_AT, cluster_by_id, cluster_by_uuid};
+use super::table::{
+    CLUSTER_ID, CLUSTER_UUID, ClusterRow, ID, LOGS_BY_ID_ALONE, ORGANIZATION_ID, REGISTERED_AT,
+    SUBSCRIPTION_ID, cluster_by_id, cluster_by_uuid,
+};
 use crate::dynamo::{Item, StoreError, Table, lost_condition};
 use crate::telemetry::redact;
 
@@ -35,6 +41,35 @@ pub struct ClusterRegistry<'a> {
 
 fn key_of(name: &str, key: fn(&str) -> String) -> Option<String> {
     (name.len() <= NAME_MAX_BYTES).then(|| key(name))
+}
+
+/// The SET of a registry item's names (and subscription, and owner when it is known), as an
+/// UpdateItem: an id's item keeps its [`LOGS_BY_ID_ALONE`].
+fn naming(
+    cluster: &Cluster,
+    key: String,
+    table: &str,
+) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    let mut set = vec![
+        format!("{CLUSTER_UUID} = :uuid"),
+        format!("{CLUSTER_ID} = :id"),
+    ];
+    let mut update = Update::builder()
+        .table_name(table)
+        .key(ID, AttributeValue::S(key))
+        .expression_attribute_values(":uuid", AttributeValue::S(cluster.cluster_uuid.clone()))
+        .expression_attribute_values(":id", AttributeValue::S(cluster.cluster_id.clone()));
+    for (attribute, placeholder, value) in [
+        (SUBSCRIPTION_ID, ":subscription", &cluster.subscription_id),
+        (ORGANIZATION_ID, ":organization", &cluster.organization_id),
+    ] {
+        if let Some(value) = value {
+            set.push(format!("{attribute} = {placeholder}"));
+            update =
+                update.expression_attribute_values(placeholder, AttributeValue::S(value.clone()));
+        }
+    }
+    update.update_expression(format!("SET {}", set.join(", ")))
 }
 
 fn keys(names: &ClusterNames) -> (Option<String>, Option<String>) {
@@ -63,9 +98,12 @@ impl ClusterRegistry<'_> {
             .iter()
             .map(|names| {
                 let (uuid, id) = keys(names);
+                let row = |key: Option<String>| key.and_then(|key| found.get(&key));
+                let by_id = row(id);
                 Registered {
-                    by_uuid: uuid.and_then(|key| found.get(&key).cloned()),
-                    by_id: id.and_then(|key| found.get(&key).cloned()),
+                    by_uuid: row(uuid).and_then(ClusterRow::cluster),
+                    by_id: by_id.and_then(ClusterRow::cluster),
+                    logs_by_id_alone: by_id.is_some_and(|row| row.logs_by_id_alone),
                 }
             })
             .collect())
@@ -76,7 +114,22 @@ impl ClusterRegistry<'_> {
         Ok(found.pop().unwrap_or_default())
     }
 
-    async fn get_all(&self, keys: Vec<String>) -> Result<HashMap<String, Cluster>, StoreError> {
+    /// What a list of the cluster `asked` names needs: the entries for those names, and whether
+    /// the cluster's id ever stood alone on a log. Asked by UUID alone, that is a second read, of
+    /// the id the registry gives.
+    pub async fn resolve(&self, asked: &ClusterNames) -> Result<Registered, StoreError> {
+        let mut registered = self.lookup_one(asked).await?;
+        if let (None, Some(id)) = (&asked.id, registered.names(asked).id) {
+            let by_id = ClusterNames {
+                uuid: None,
+                id: Some(id),
+            };
+            registered.logs_by_id_alone = self.lookup_one(&by_id).await?.logs_by_id_alone;
+        }
+        Ok(registered)
+    }
+
+    async fn get_all(&self, keys: Vec<String>) -> Result<HashMap<String, ClusterRow>, StoreError> {
         let mut found = HashMap::new();
         for chunk in keys.chunks(BATCH_GET_MAX) {
             let mut pending: Vec<Item> = chunk
@@ -101,7 +154,7 @@ impl ClusterRegistry<'_> {
                 let rows = output.responses.unwrap_or_default();
                 for item in rows.into_values().flatten() {
                     let row: ClusterRow = serde_dynamo::from_item(item)?;
-                    found.insert(row.id, row.cluster);
+                    found.insert(row.id.clone(), row);
                 }
                 pending = output
                     .unprocessed_keys
@@ -121,7 +174,8 @@ impl ClusterRegistry<'_> {
 
     /// Gives each log the cluster name the registry knows it by, and teaches the registry each
     /// pair a log names for the first time. A log whose pair disagrees with the registry is
-    /// stored as sent, with a warning: only cluster messages change a pair once it is known.
+    /// stored as sent, with a warning: only cluster messages change a pair once it is known. A log
+    /// left with its id alone marks that id's item, before the log is written.
     pub async fn name_logs<'l>(
         &self,
         logs: impl IntoIterator<Item = &'l mut ClusterLog>,
@@ -130,6 +184,7 @@ impl ClusterRegistry<'_> {
         let names: Vec<ClusterNames> = logs.iter().map(|log| ClusterNames::of(log)).collect();
         let registered = self.lookup(&names).await?;
         let mut learned = HashSet::new();
+        let mut alone = HashSet::new();
         for (log, known) in logs.iter_mut().zip(registered) {
             match known.name(log) {
                 Naming::Learn(cluster) => {
@@ -147,7 +202,30 @@ impl ClusterRegistry<'_> {
                 ),
                 Naming::Completed | Naming::AsSent => {}
             }
+            if let (None, Some(id)) = (&log.cluster_uuid, &log.cluster_id)
+                && !known.logs_by_id_alone
+                && alone.insert(id.clone())
+            {
+                self.mark_alone(id).await?;
+            }
         }
+        Ok(())
+    }
+
+    /// Notes on the id's item that a log is stored under that id alone.
+    async fn mark_alone(&self, id: &str) -> Result<(), StoreError> {
+        let Some(key) = key_of(id, cluster_by_id) else {
+            return Ok(());
+        };
+        self.table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key(ID, AttributeValue::S(key))
+            .update_expression(format!("SET {LOGS_BY_ID_ALONE} = :alone"))
+            .expression_attribute_values(":alone", AttributeValue::Bool(true))
+            .send()
+            .await?;
         Ok(())
     }
 
@@ -157,25 +235,18 @@ impl ClusterRegistry<'_> {
         {
             return Ok(());
         }
-        let put = |key: String| -> Result<TransactWriteItem, StoreError> {
-            let row = ClusterRow {
-                id: key,
-                cluster: cluster.clone(),
-                registered_at: None,
-            };
-            let put = Put::builder()
-                .table_name(&self.table.name)
-                .set_item(Some(serde_dynamo::to_item(row)?))
-                .condition_expression(format!("attribute_not_exists({ID})"))
+        let update = |key: String| -> Result<TransactWriteItem, StoreError> {
+            let update = naming(cluster, key, &self.table.name)
+                .condition_expression(format!("attribute_not_exists({CLUSTER_UUID})"))
                 .build()?;
-            Ok(TransactWriteItem::builder().put(put).build())
+            Ok(TransactWriteItem::builder().update(update).build())
         };
         let result = self
             .table
             .client
             .transact_write_items()
-            .transact_items(put(cluster_by_uuid(&cluster.cluster_uuid))?)
-            .transact_items(put(cluster_by_id(&cluster.cluster_id))?)
+            .transact_items(update(cluster_by_uuid(&cluster.cluster_uuid))?)
+            .transact_items(update(cluster_by_id(&cluster.cluster_id))?)
             .send()
             .await;
         match result {
@@ -199,28 +270,27 @@ impl ClusterRegistry<'_> {
                 id: None,
             })
             .await?;
-        let put = |key: String| -> Result<TransactWriteItem, StoreError> {
-            let row = ClusterRow {
-                id: key,
-                cluster: cluster.clone(),
-                registered_at: Some(sent_at_ms),
-            };
-            let put = Put::builder()
-                .table_name(&self.table.name)
-                .set_item(Some(serde_dynamo::to_item(row)?))
+        let update = |key: String| -> Result<TransactWriteItem, StoreError> {
+            let mut update = naming(cluster, key, &self.table.name);
+            let set = update.get_update_expression().clone().unwrap_or_default();
+            update = update
+                .update_expression(format!("{set}, {REGISTERED_AT} = :sent_at"))
                 .condition_expression(format!(
                     "attribute_not_exists({REGISTERED_AT}) OR {REGISTERED_AT} <= :sent_at"
                 ))
-                .expression_attribute_values(":sent_at", AttributeValue::N(sent_at_ms.to_string()))
-                .build()?;
-            Ok(TransactWriteItem::builder().put(put).build())
+                .expression_attribute_values(":sent_at", AttributeValue::N(sent_at_ms.to_string()));
+            if cluster.subscription_id.is_none() {
+                let set = update.get_update_expression().clone().unwrap_or_default();
+                update = update.update_expression(format!("{set} REMOVE {SUBSCRIPTION_ID}"));
+            }
+            Ok(TransactWriteItem::builder().update(update.build()?).build())
         };
         let mut transaction = self
             .table
             .client
             .transact_write_items()
-            .transact_items(put(cluster_by_uuid(&cluster.cluster_uuid))?)
-            .transact_items(put(cluster_by_id(&cluster.cluster_id))?);
+            .transact_items(update(cluster_by_uuid(&cluster.cluster_uuid))?)
+            .transact_items(update(cluster_by_id(&cluster.cluster_id))?);
         if let Some(old) = before
             .by_uuid
             .filter(|old| old.cluster_id != cluster.cluster_id)

@@ -124,28 +124,33 @@ pub fn every_cluster(_: &Request) -> Result<ClusterScope, ClusterLogError> {
     Ok(ClusterScope::All)
 }
 
-/// The cluster a list reads, under both of its names, once the caller may read it: for a
-/// customer, a cluster the registry gives their organization; anything else is a cluster that
-/// does not exist.
-async fn readable_cluster(
+/// Points a cluster's list at the cluster under both of its names, once the caller may read it:
+/// for a customer, a cluster the registry gives their organization; anything else is a cluster
+/// that does not exist.
+async fn read_cluster(
     state: &ClusterLogsState,
     audience: &Audience,
-    scope: ClusterScope,
-) -> Result<ClusterScope, ClusterLogError> {
-    let ClusterScope::Cluster { uuid, id } = scope else {
-        return Ok(scope);
+    filter: &mut ClusterLogFilter,
+) -> Result<(), ClusterLogError> {
+    let ClusterScope::Cluster { uuid, id } = &filter.scope else {
+        return Ok(());
     };
-    let asked = ClusterNames { uuid, id };
-    let registered = state.store.registry().lookup_one(&asked).await?;
+    let asked = ClusterNames {
+        uuid: uuid.clone(),
+        id: id.clone(),
+    };
+    let registered = state.store.registry().resolve(&asked).await?;
     if !audience.may_read(&registered) {
         let name = asked.uuid.or(asked.id).unwrap_or_default();
         return Err(ClusterLogError::ClusterNotFound(name));
     }
     let names = registered.names(&asked);
-    Ok(ClusterScope::Cluster {
+    filter.scope = ClusterScope::Cluster {
         uuid: names.uuid,
         id: names.id,
-    })
+    };
+    filter.logs_by_id_alone = registered.logs_by_id_alone;
+    Ok(())
 }
 
 /// `format=`: JSON unless `csv`.
@@ -176,7 +181,7 @@ pub async fn list(
     let page = PageRequest::parse(query_param(request, "page"), query_param(request, "size"))?;
     let mut filter =
         ClusterLogFilter::new(scope, audience.visibility(), query_param(request, "search"))?;
-    filter.scope = readable_cluster(state, &audience, filter.scope).await?;
+    read_cluster(state, &audience, &mut filter).await?;
     // The Go SDK sends `order`, osdctl and the web UI `orderBy`.
     let order = query_param(request, "orderBy").or_else(|| query_param(request, "order"));
     filter.order = order.map(ClusterLogOrder::parse).transpose()?.flatten();

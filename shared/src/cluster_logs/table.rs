@@ -40,6 +40,12 @@ pub const CLUSTER_BY_UUID_PREFIX: &str = "cluster#uuid#";
 pub const CLUSTER_BY_ID_PREFIX: &str = "cluster#id#";
 /// When the cluster message an entry came from was sent (ms): an older one never replaces it.
 pub const REGISTERED_AT: &str = "registered_at";
+pub const SUBSCRIPTION_ID: &str = "subscription_id";
+pub const ORGANIZATION_ID: &str = "organization_id";
+/// Set on an id's registry item when a log is stored under that id alone, before the log is
+/// written: only then do the cluster's lists also read the id's logs that carry no UUID, a Query
+/// that would otherwise read the cluster's every log again to find none.
+pub const LOGS_BY_ID_ALONE: &str = "logs_by_id_alone";
 
 /// A log as stored: its API fields, and what the indexes and the writers add.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,16 +112,38 @@ pub fn counter_key(id: &str, expiry_bucket: &str) -> String {
     format!("{COUNTER_PREFIX}{expiry_bucket}#{}", time_shard(id))
 }
 
-/// A registry entry, stored once under each of the cluster's names. It carries neither
-/// `timestamp` nor `created_at`, so no log index holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A registry item, under one of a cluster's names. It carries neither `timestamp` nor
+/// `created_at`, so no log index holds it. An id's item may hold only [`LOGS_BY_ID_ALONE`], until
+/// the registry learns whose id it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct ClusterRow {
     pub id: String,
-    #[serde(flatten)]
-    pub cluster: Cluster,
+    #[serde(default)]
+    pub cluster_uuid: Option<String>,
+    #[serde(default)]
+    pub cluster_id: Option<String>,
+    #[serde(default)]
+    pub subscription_id: Option<String>,
+    #[serde(default)]
+    pub organization_id: Option<String>,
     /// Absent for a pair learned from a log.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub registered_at: Option<i64>,
+    /// On an id's item: a log was stored under this id alone (see [`LOGS_BY_ID_ALONE`]).
+    #[serde(default)]
+    pub logs_by_id_alone: bool,
+}
+
+impl ClusterRow {
+    /// The cluster this item names, if it names one yet.
+    pub fn cluster(&self) -> Option<Cluster> {
+        Some(Cluster {
+            cluster_uuid: self.cluster_uuid.clone()?,
+            cluster_id: self.cluster_id.clone()?,
+            subscription_id: self.subscription_id.clone(),
+            organization_id: self.organization_id.clone(),
+        })
+    }
 }
 
 /// The key of the registry entry for a cluster's UUID.
