@@ -15,7 +15,11 @@ cargo run --quiet --locked -p devtools --bin create-tables
 port=$(free_port)
 log="$LOCAL/api-check-server.log"
 RUST_LOG=warn serve_functions "$port" "$log"
-trap stop_functions EXIT
+# The browsers' view: the local gateway of make dev in front, one origin allowed.
+gateway_port=$(free_port)
+CORS_ORIGIN="http://127.0.0.1:5173"
+ALLOWED_ORIGINS="$CORS_ORIGIN" serve_gateway "$gateway_port" "$port" "$LOCAL/api-check-gateway.log"
+trap 'stop_gateway; stop_functions' EXIT
 
 say "Writing the demo data set (make seed)"
 cargo run --quiet --locked -p devtools --bin seed
@@ -23,8 +27,9 @@ reader=$(local_token auditor system-logs-reader)
 wait_for_routes "$port" "$reader" "$log"
 
 if [ "${CLIENTS:-1}" != 0 ]; then
-  say "Running waldur-api-client against it"
-  PYTHONDONTWRITEBYTECODE=1 LOG_SERVICE_URL="http://127.0.0.1:$port" LOG_SERVICE_TOKEN="$reader" \
+  say "Running waldur-api-client and a browser's CORS requests against it, through the local gateway"
+  PYTHONDONTWRITEBYTECODE=1 LOG_SERVICE_URL="http://127.0.0.1:$gateway_port" LOG_SERVICE_TOKEN="$reader" \
+    CORS_ALLOWED_ORIGIN="$CORS_ORIGIN" CLUSTER_LOG_TOKEN="$(local_token console-user service-logs-reader)" \
     python -m pytest -p no:cacheprovider -q tests/clients
 fi
 

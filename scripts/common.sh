@@ -14,7 +14,7 @@ HTTP_FUNCTIONS="cluster-logs-create cluster-logs-list cluster-logs-get cluster-l
 # One request per readable route, to start each function before tests or users do.
 ROUTE_PROBES="/api/system-logs/ /api/system-logs/1/ /api/system-logs/instances/ /api/system-logs/stats/
   /api/service_logs/v1/cluster_logs /api/service_logs/v1/cluster_logs/0 /api/service_logs/v1/clusters/0/cluster_logs
-  /api/service_logs/v1/clusters/cluster_logs?cluster_id=0 /openapi.yaml"
+  /api/service_logs/v1/clusters/cluster_logs?cluster_id=0 /openapi.yaml /api/service_logs/v1/openapi /api/service_logs/v1"
 
 # Dummy credentials and a region: DynamoDB Local accepts any, and nothing here may reach AWS.
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
@@ -165,10 +165,34 @@ serve_functions() {
   watch_env
   say "Serving every route on 127.0.0.1:$port (cargo lambda watch, log in ${log#"$ROOT"/})"
   set -m # its own process group, so stop_functions reaches the functions it spawned
-  cargo lambda watch --ignore-changes --concurrency "$concurrency" -A 127.0.0.1 -P "$port" "${WATCH_ENV[@]}" \
-    >"$log" 2>&1 &
+  # --disable-cors: CORS is API Gateway's (template.yaml), played locally by serve_gateway.
+  cargo lambda watch --ignore-changes --disable-cors --concurrency "$concurrency" -A 127.0.0.1 -P "$port" \
+    "${WATCH_ENV[@]}" >"$log" 2>&1 &
   WATCH_PID=$!
   set +m
+}
+
+# serve_gateway PORT UPSTREAM_PORT LOG: what API Gateway does in front of the functions (CORS, from
+# template.yaml and ALLOWED_ORIGINS) on 127.0.0.1:PORT, passing the rest to UPSTREAM_PORT.
+# Sets GATEWAY_PID; stop_gateway stops it.
+serve_gateway() {
+  local port=$1 upstream=$2 log=$3
+  "$LOCAL/venv/bin/python" "$ROOT/scripts/gateway.py" "$port" "$upstream" "$ROOT/template.yaml" >"$log" 2>&1 &
+  GATEWAY_PID=$!
+  for _ in $(seq 1 100); do
+    ! port_is_free "$port" && return 0
+    kill -0 "$GATEWAY_PID" 2>/dev/null || { cat "$log" >&2; fail "the local gateway exited"; }
+    sleep 0.1
+  done
+  fail "the local gateway did not open port $port (log: ${log#"$ROOT"/})"
+}
+
+stop_gateway() {
+  if [ -n "${GATEWAY_PID:-}" ]; then
+    kill "$GATEWAY_PID" 2>/dev/null || true
+    wait "$GATEWAY_PID" 2>/dev/null || true
+    GATEWAY_PID=""
+  fi
 }
 
 stop_functions() {

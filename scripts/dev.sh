@@ -16,6 +16,7 @@ fi
 # Stops what this script started. Kills before it prints: if the terminal is gone, a print could fail.
 cleanup() {
   trap - EXIT INT TERM
+  stop_gateway
   if [ -n "${WATCH_PID:-}" ]; then
     kill -TERM -- "-$WATCH_PID" 2>/dev/null || kill -TERM "$WATCH_PID" 2>/dev/null || true
     wait "$WATCH_PID" 2>/dev/null || true
@@ -35,12 +36,21 @@ watch_env
 # Where `make token` and `make seed` find this server's settings.
 printf 'AWS_ENDPOINT_URL_DYNAMODB=%s\nPORT=%s\n' "$AWS_ENDPOINT_URL_DYNAMODB" "$PORT" > "$LOCAL/dev.env"
 
+# The functions listen on a port of their own; on $PORT the local gateway answers CORS preflights
+# and adds CORS headers for ALLOWED_ORIGINS, as API Gateway does (template.yaml), and passes the rest on.
+WATCH_PORT=$(free_port)
+serve_gateway "$PORT" "$WATCH_PORT" "$LOCAL/gateway.log"
 say "Compiling the functions and serving every route on http://127.0.0.1:$PORT (Ctrl-C stops)"
 echo "    get a token:   make token ROLES=service-logs-writer USER=alice" >&2
 echo "    try:           curl -H \"Authorization: Bearer \$TOKEN\" http://127.0.0.1:$PORT/api/service_logs/v1/cluster_logs" >&2
 echo "    the contract:  curl -H \"Authorization: Bearer \$TOKEN\" http://127.0.0.1:$PORT/openapi.yaml" >&2
+if [ -n "${ALLOWED_ORIGINS:-}" ]; then
+  echo "    CORS:          pages from $ALLOWED_ORIGINS may call the API" >&2
+else
+  echo "    CORS:          none; ALLOWED_ORIGINS=http://localhost:5173 make dev lets a page of that origin call the API" >&2
+fi
 set -m # its own process group, so Ctrl-C and cleanup reach the functions it spawned
-cargo lambda watch -A 127.0.0.1 -P "$PORT" "${WATCH_ENV[@]}" &
+cargo lambda watch --disable-cors -A 127.0.0.1 -P "$WATCH_PORT" "${WATCH_ENV[@]}" &
 WATCH_PID=$!
 set +m
 wait "$WATCH_PID"

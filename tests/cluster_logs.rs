@@ -61,7 +61,7 @@ async fn create(state: &ClusterLogsState, body: Value) -> String {
 }
 
 fn log_for(uuid: &str, summary: &str, timestamp: &str) -> Value {
-    json!({"cluster_uuid": uuid, "severity": "Info", "summary": summary, "timestamp": timestamp})
+    json!({"cluster_uuid": uuid, "service_name": "hive", "severity": "Info", "summary": summary, "timestamp": timestamp})
 }
 
 fn ids(list: &Value) -> Vec<String> {
@@ -135,7 +135,8 @@ async fn osdctl_post_returns_201_with_its_fields_unchanged() {
 async fn go_sdk_body_with_kind_log_entry_and_only_set_fields_is_accepted() {
     let state = cluster_logs_state().await;
     let body = json!({"kind": "LogEntry", "cluster_uuid": UUID, "severity": "Info", "service_name": "hive",
-                      "timestamp": "2025-06-01T08:30:00.123Z", "doc_references": ["https://docs.example.com/upgrade"]});
+                      "summary": "Hibernating", "timestamp": "2025-06-01T08:30:00.123Z",
+                      "doc_references": ["https://docs.example.com/upgrade"]});
     let (status, log) = post(&body).send(&state).await;
     assert_eq!(status, 201, "{log}");
     assert_eq!(log["kind"], "ClusterLog");
@@ -144,9 +145,9 @@ async fn go_sdk_body_with_kind_log_entry_and_only_set_fields_is_accepted() {
         log["doc_references"],
         json!(["https://docs.example.com/upgrade"])
     );
-    assert!(
-        log.get("cluster_id").is_none(),
-        "a field without a value is left out"
+    assert_eq!(
+        log["cluster_id"], "",
+        "a field without a value is sent as \"\", as the production service sends it"
     );
 }
 
@@ -180,36 +181,36 @@ async fn bad_bodies_get_400_error_bodies_and_store_nothing() {
         ("trailing garbage", format!("{} x", osdctl_body())),
         (
             "wrong type",
-            json!({"cluster_uuid": UUID, "severity": "Info", "summary": 5}).to_string(),
+            json!({"cluster_uuid": UUID, "service_name": "hive", "severity": "Info", "summary": 5}).to_string(),
         ),
         (
             "wrong boolean",
-            json!({"cluster_uuid": UUID, "severity": "Info", "internal_only": "yes"}).to_string(),
+            json!({"cluster_uuid": UUID, "service_name": "hive", "summary": "a log", "severity": "Info", "internal_only": "yes"}).to_string(),
         ),
         (
             "unknown severity",
-            json!({"cluster_uuid": UUID, "severity": "Catastrophic"}).to_string(),
+            json!({"cluster_uuid": UUID, "service_name": "hive", "summary": "a log", "severity": "Catastrophic"}).to_string(),
         ),
         (
             "lowercase severity",
-            json!({"cluster_uuid": UUID, "severity": "info"}).to_string(),
+            json!({"cluster_uuid": UUID, "service_name": "hive", "summary": "a log", "severity": "info"}).to_string(),
         ),
         (
             "missing severity",
             json!({"cluster_uuid": UUID}).to_string(),
         ),
-        ("missing cluster", json!({"severity": "Info"}).to_string()),
+        ("missing cluster", json!({"service_name": "hive", "summary": "a log", "severity": "Info"}).to_string()),
         (
             "summary of 256",
-            json!({"cluster_uuid": UUID, "severity": "Info", "summary": long_summary}).to_string(),
+            json!({"cluster_uuid": UUID, "service_name": "hive", "severity": "Info", "summary": long_summary}).to_string(),
         ),
         (
             "bad timestamp",
-            json!({"cluster_uuid": UUID, "severity": "Info", "timestamp": "yesterday"}).to_string(),
+            json!({"cluster_uuid": UUID, "service_name": "hive", "summary": "a log", "severity": "Info", "timestamp": "yesterday"}).to_string(),
         ),
         (
             "huge description",
-            json!({"cluster_uuid": UUID, "severity": "Info", "description": "d".repeat(70_000)})
+            json!({"cluster_uuid": UUID, "service_name": "hive", "summary": "a log", "severity": "Info", "description": "d".repeat(70_000)})
                 .to_string(),
         ),
     ];
@@ -226,9 +227,11 @@ async fn bad_bodies_get_400_error_bodies_and_store_nothing() {
 #[tokio::test]
 async fn wrong_types_name_the_field() {
     let state = cluster_logs_state().await;
-    let (_, error) = post(&json!({"cluster_uuid": UUID, "severity": "Info", "summary": 5}))
-        .send(&state)
-        .await;
+    let (_, error) = post(
+        &json!({"cluster_uuid": UUID, "service_name": "hive", "severity": "Info", "summary": 5}),
+    )
+    .send(&state)
+    .await;
     assert!(
         error["reason"]
             .as_str()
@@ -363,15 +366,15 @@ async fn total_counts_every_match_even_when_the_page_stops_early() {
 async fn the_query_route_needs_a_cluster_and_finds_its_logs_by_either_name() {
     let state = cluster_logs_state().await;
     // Posted under one name each while nobody knew the pair, then a log that names both.
-    let uuid_only = create(&state, json!({"cluster_uuid": UUID, "severity": "Info"})).await;
+    let uuid_only = create(&state, json!({"cluster_uuid": UUID, "service_name": "hive", "summary": "a log", "severity": "Info"})).await;
     let id_only = create(
         &state,
-        json!({"cluster_id": CLUSTER_ID, "severity": "Info"}),
+        json!({"cluster_id": CLUSTER_ID, "service_name": "hive", "summary": "a log", "severity": "Info"}),
     )
     .await;
     let both = create(
         &state,
-        json!({"cluster_uuid": UUID, "cluster_id": CLUSTER_ID, "severity": "Info"}),
+        json!({"cluster_uuid": UUID, "cluster_id": CLUSTER_ID, "service_name": "hive", "summary": "a log", "severity": "Info"}),
     )
     .await;
 
@@ -452,11 +455,11 @@ async fn internal_logs_do_not_exist_for_customers() {
     let state = cluster_logs_state().await;
     let public = create(
         &state,
-        json!({"cluster_uuid": UUID, "cluster_id": CLUSTER_ID, "severity": "Info"}),
+        json!({"cluster_uuid": UUID, "cluster_id": CLUSTER_ID, "service_name": "hive", "summary": "a log", "severity": "Info"}),
     )
     .await;
     let internal =
-        create(&state, json!({"cluster_uuid": UUID, "cluster_id": CLUSTER_ID, "severity": "Info", "internal_only": true})).await;
+        create(&state, json!({"cluster_uuid": UUID, "cluster_id": CLUSTER_ID, "service_name": "hive", "summary": "a log", "severity": "Info", "internal_only": true})).await;
 
     register_cluster(&state, UUID, CLUSTER_ID, CUSTOMER_ORGANIZATION).await;
     let public_views = [
@@ -1327,4 +1330,304 @@ async fn every_field_and_operator_finds_what_the_search_itself_finds_under_every
         }
     }
     assert_eq!(sent + refused * 10, SEARCH_FIELDS.len() * 8 * 2 * 5);
+}
+
+// What the consoles, agents and strict clients send and expect (issue 15).
+
+/// The summaries of a page's items, in the page's order.
+fn summaries_in_order(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["summary"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// A ClusterLog as qontract-reconcile's model reads it: these fields are required, as strings
+/// (`null` or a missing one fails the whole list), and the Go SDK parses both times.
+#[derive(Debug, serde::Deserialize)]
+#[allow(dead_code)] // read only to prove they parse
+struct StrictClusterLog {
+    id: String,
+    href: String,
+    event_stream_id: String,
+    username: String,
+    cluster_id: String,
+    cluster_uuid: String,
+    service_name: String,
+    severity: String,
+    summary: String,
+    description: String,
+    timestamp: String,
+    created_at: String,
+    doc_references: Vec<String>,
+    internal_only: bool,
+}
+
+fn strictly(item: &Value) -> StrictClusterLog {
+    let log: StrictClusterLog =
+        serde_json::from_value(item.clone()).unwrap_or_else(|e| panic!("{e}: {item}"));
+    for moment in [&log.timestamp, &log.created_at] {
+        time::OffsetDateTime::parse(moment, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("{moment} is a time: {e}"));
+    }
+    log
+}
+
+#[tokio::test]
+async fn qontract_reconciles_strict_model_reads_every_log_whole() {
+    let state = cluster_logs_state().await;
+    // As little as a writer may send: one name, severity, service_name and summary.
+    let sparse = create(
+        &state,
+        json!({"cluster_uuid": UUID, "severity": "Info", "service_name": "hive", "summary": "Sparse"}),
+    )
+    .await;
+    let full = create(&state, osdctl_body()).await;
+    let (_, one) = get(&sparse).send(&state).await;
+    let log = strictly(&one);
+    assert_eq!(
+        (log.description.as_str(), log.username.as_str()),
+        ("", ""),
+        "empty text is \"\""
+    );
+    assert_eq!(
+        log.cluster_id, CLUSTER_ID,
+        "the name it lacks, from the registry"
+    );
+    for field in [
+        "subscription_id",
+        "log_type",
+        "created_by",
+        "email",
+        "first_name",
+        "last_name",
+    ] {
+        assert!(one[field].is_string(), "{field} is always a string: {one}");
+    }
+    assert_eq!(log.doc_references, Vec::<String>::new());
+    for list in [
+        list_by_uuid(UUID),
+        list_by_cluster().query("cluster_uuid", UUID),
+        list_all(),
+    ] {
+        let (status, page) = list.send(&state).await;
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().expect("items");
+        let read: Vec<String> = items.iter().map(|item| strictly(item).id).collect();
+        assert_eq!(read, vec![full.clone(), sparse.clone()]);
+    }
+}
+
+#[tokio::test]
+async fn posts_without_service_name_or_summary_are_400_and_store_nothing() {
+    let state = cluster_logs_state().await;
+    for missing in ["service_name", "summary"] {
+        for sent in [Value::Null, json!("")] {
+            let mut body = osdctl_body();
+            if !sent.is_null() {
+                body[missing] = sent;
+            } else if let Some(fields) = body.as_object_mut() {
+                fields.remove(missing);
+            }
+            let request = post(&body);
+            let (status, error) = request.send(&state).await;
+            assert_eq!(status, 400, "{body}");
+            assert_error(&error, 400, &request);
+            assert_eq!(error["reason"], format!("Field '{missing}' is required"));
+        }
+    }
+    let (_, list) = list_all().send(&state).await;
+    assert_eq!(list["total"], 0);
+}
+
+#[tokio::test]
+async fn the_consoles_logged_by_column_orders_by_username_then_created_by() {
+    let state = cluster_logs_state().await;
+    let writer = |user: &str| Caller::Gateway {
+        user: user.to_owned(),
+        roles: vec!["service-logs-writer".to_owned()],
+        organization: None,
+    };
+    // (username sent, writer): the column shows the username, else who wrote it.
+    for (username, user) in [
+        (Some("dave"), "zed"),
+        (None, "carol"),
+        (Some("alice"), "bob"),
+        (None, "bea"),
+    ] {
+        let mut body = osdctl_body();
+        body["username"] = json!(username);
+        body["summary"] = json!(format!("by {}", username.unwrap_or(user)));
+        let (status, log) = post(&body).caller(writer(user)).send(&state).await;
+        assert_eq!(status, 201, "{log}");
+    }
+    for (direction, expected) in [
+        ("asc", ["by alice", "by bea", "by carol", "by dave"]),
+        ("desc", ["by dave", "by carol", "by bea", "by alice"]),
+    ] {
+        // As the console's cluster history asks it.
+        let (status, page) = list_by_cluster()
+            .query("cluster_uuid", UUID)
+            .query("cluster_id", CLUSTER_ID)
+            .query("size", "10")
+            .query("page", "1")
+            .query("orderBy", &format!("username||created_by {direction}"))
+            .send(&state)
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(summaries_in_order(&page), expected, "{direction}");
+    }
+}
+
+/// A gzip body, inflated.
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut inflated = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut inflated)
+        .expect("a gzip body");
+    inflated
+}
+
+#[tokio::test]
+async fn the_consoles_download_history_is_every_log_in_json_and_csv_compressed() {
+    let state = cluster_logs_state().await;
+    const LOGS: usize = 520;
+    for chunk in (0..LOGS).collect::<Vec<_>>().chunks(26) {
+        let posts = chunk.iter().map(|n| {
+            let mut body = osdctl_body();
+            body["summary"] = json!(format!("log {n:03}"));
+            body["timestamp"] = json!(format!("2026-11-{:02}T10:{:02}:00Z", 1 + n / 60, n % 60));
+            let state = &state;
+            async move { post(&body).send(state).await.0 }
+        });
+        let statuses = futures::future::join_all(posts).await;
+        assert!(statuses.iter().all(|status| *status == 201), "{statuses:?}");
+    }
+    let download = || {
+        list_by_cluster()
+            .query("cluster_uuid", UUID)
+            .query("cluster_id", CLUSTER_ID)
+            .query("size", "-1")
+            .header("Accept-Encoding", "gzip, deflate, br")
+    };
+    let response = download().respond(&state).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    let list: Value = serde_json::from_slice(&gunzip(response.body().as_ref())).expect("JSON");
+    assert_eq!(list["total"], LOGS);
+    assert_eq!(list["size"], LOGS, "every log, not a page of 500");
+    let summaries = summaries_in_order(&list);
+    assert_eq!(summaries.first().map(String::as_str), Some("log 519"));
+    assert_eq!(summaries.last().map(String::as_str), Some("log 000"));
+    let csv = download().query("format", "csv").respond(&state).await;
+    assert_eq!(csv.status(), 200);
+    let text = gunzip(csv.body().as_ref());
+    let rows = csv::Reader::from_reader(text.as_slice()).records().count();
+    assert_eq!(rows, LOGS, "a header and every log");
+    // A client that does not take gzip gets the same list as it is.
+    let (status, plain) = download()
+        .header("Accept-Encoding", "identity")
+        .send(&state)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(plain, list);
+}
+
+#[tokio::test]
+async fn answers_are_compressed_only_for_clients_that_accept_gzip() {
+    let state = cluster_logs_state().await;
+    for n in 0..5 {
+        create(
+            &state,
+            log_for(UUID, &format!("log {n}"), "2026-11-01T10:00:00Z"),
+        )
+        .await;
+    }
+    for (accept, compressed) in [
+        (None, false),
+        (Some("gzip"), true),
+        (Some("deflate, gzip;q=0.5"), true),
+        (Some("*"), true),
+        (Some("identity"), false),
+        (Some("gzip;q=0"), false),
+    ] {
+        let mut request = list_by_uuid(UUID);
+        if let Some(accept) = accept {
+            request = request.header("Accept-Encoding", accept);
+        }
+        let response = request.respond(&state).await;
+        assert_eq!(response.status(), 200);
+        let encoding = response
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(encoding == Some("gzip"), compressed, "{accept:?}");
+        assert_eq!(
+            response.headers().get("vary").and_then(|v| v.to_str().ok()),
+            Some("Accept-Encoding")
+        );
+        let body = if compressed {
+            gunzip(response.body().as_ref())
+        } else {
+            response.body().as_ref().to_vec()
+        };
+        let list: Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(list["total"], 5, "{accept:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_api_metadata_and_the_contract_as_json_are_served_where_production_serves_them() {
+    let auth = shared::identity::Authenticator::new("groups", Some(LOCAL_SECRET));
+    let request = |path: &str| {
+        ApiRequest::at("GET", path)
+            .caller(Caller::customer())
+            .build()
+    };
+    let answer = |response: lambda_http::Response<lambda_http::Body>| -> (u16, Value) {
+        (
+            response.status().as_u16(),
+            serde_json::from_slice(response.body().as_ref()).expect("JSON"),
+        )
+    };
+    let (status, metadata) = answer(
+        functions::openapi_spec::handler(&auth, request("/api/service_logs/v1"))
+            .await
+            .expect("answered"),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(metadata["kind"], "Metadata");
+    assert_eq!(metadata["id"], "v1");
+    assert_eq!(metadata["href"], "/api/service_logs/v1");
+    assert!(
+        metadata["server_version"]
+            .as_str()
+            .is_some_and(|v| !v.is_empty())
+    );
+    let (status, contract) = answer(
+        functions::openapi_spec::handler(&auth, request("/api/service_logs/v1/openapi"))
+            .await
+            .expect("answered"),
+    );
+    assert_eq!(status, 200);
+    let file = std::fs::read_to_string(integration_tests::workspace_root().join("openapi.yaml"))
+        .expect("openapi.yaml");
+    let written: Value = serde_norway::from_str(&file).expect("openapi.yaml parses");
+    assert_eq!(contract, written, "the same document as openapi.yaml");
+    let anonymous = ApiRequest::at("GET", "/api/service_logs/v1")
+        .caller(Caller::Anonymous)
+        .build();
+    let response = functions::openapi_spec::handler(&auth, anonymous)
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), 401);
 }

@@ -165,19 +165,15 @@ async fn logs_posted_before_the_pair_was_known_are_found_under_both_names_afterw
     let state = cluster_logs_state().await;
     let by_id = post(
         &state,
-        json!({"cluster_id": ID_A, "severity": "Info", "summary": "by id"}),
+        json!({"cluster_id": ID_A, "service_name": "hive", "severity": "Info", "summary": "by id"}),
     )
     .await;
     let by_uuid_only = post(
         &state,
-        json!({"cluster_uuid": UUID_A, "severity": "Info", "summary": "by uuid"}),
+        json!({"cluster_uuid": UUID_A, "service_name": "hive", "severity": "Info", "summary": "by uuid"}),
     )
     .await;
-    assert_eq!(
-        by_id["cluster_uuid"],
-        Value::Null,
-        "nobody knew the pair yet"
-    );
+    assert_eq!(by_id["cluster_uuid"], "", "nobody knew the pair yet");
     let (_, before) = by_uuid(UUID_A).send(&state).await;
     assert_eq!(ids(&before), vec![id_of(&by_uuid_only)]);
 
@@ -211,7 +207,7 @@ async fn logs_posted_before_the_pair_was_known_are_found_under_both_names_afterw
     // A log naming the same id with another UUID is that UUID's cluster's, and stored as sent.
     let conflicting = post(
         &state,
-        json!({"cluster_uuid": UUID_B, "cluster_id": ID_A, "severity": "Info", "summary": "elsewhere"}),
+        json!({"cluster_uuid": UUID_B, "cluster_id": ID_A, "service_name": "hive", "severity": "Info", "summary": "elsewhere"}),
     )
     .await;
     assert_eq!(
@@ -260,10 +256,10 @@ async fn a_customer_reads_their_clusters_and_no_other_organizations_by_any_route
     register(&state, UUID_B, ID_B, "globex", SENT).await;
     let mine = post(
         &state,
-        json!({"cluster_uuid": UUID_A, "severity": "Info", "summary": "ours"}),
+        json!({"cluster_uuid": UUID_A, "service_name": "hive", "severity": "Info", "summary": "ours"}),
     )
     .await;
-    let theirs = post(&state, json!({"cluster_uuid": UUID_B, "cluster_id": ID_B, "severity": "Info", "summary": "SECRET-GLOBEX"})).await;
+    let theirs = post(&state, json!({"cluster_uuid": UUID_B, "cluster_id": ID_B, "service_name": "hive", "severity": "Info", "summary": "SECRET-GLOBEX"})).await;
     let customer = Caller::customer_of("acme");
 
     let (status, list) = by_uuid(UUID_A).caller(customer.clone()).send(&state).await;
@@ -344,7 +340,7 @@ async fn a_customer_reads_their_clusters_and_no_other_organizations_by_any_route
     // A cluster the registry learned from a log, whose owner nobody has said yet: nobody's.
     post(
         &state,
-        json!({"cluster_uuid": "u-unowned", "cluster_id": "i-unowned", "severity": "Info"}),
+        json!({"cluster_uuid": "u-unowned", "cluster_id": "i-unowned", "service_name": "hive", "summary": "a log", "severity": "Info"}),
     )
     .await;
     let (status, _) = by_uuid("u-unowned")
@@ -367,13 +363,13 @@ async fn after_a_transfer_the_old_organization_sees_nothing_and_the_new_one_ever
     register(&state, UUID_A, ID_A, "acme", SENT).await;
     let old = post(
         &state,
-        json!({"cluster_id": ID_A, "severity": "Info", "summary": "before"}),
+        json!({"cluster_id": ID_A, "service_name": "hive", "severity": "Info", "summary": "before"}),
     )
     .await;
     register(&state, UUID_A, ID_A, "globex", SENT + 60_000).await;
     let new = post(
         &state,
-        json!({"cluster_uuid": UUID_A, "severity": "Info", "summary": "after"}),
+        json!({"cluster_uuid": UUID_A, "service_name": "hive", "severity": "Info", "summary": "after"}),
     )
     .await;
     // The first message delivered again, late: the transfer stands.
@@ -408,7 +404,7 @@ async fn after_a_transfer_the_old_organization_sees_nothing_and_the_new_one_ever
 async fn a_token_without_an_organization_reads_no_cluster() {
     let state = cluster_logs_state().await;
     register(&state, UUID_A, ID_A, "acme", SENT).await;
-    let log = post(&state, json!({"cluster_uuid": UUID_A, "severity": "Info"})).await;
+    let log = post(&state, json!({"cluster_uuid": UUID_A, "service_name": "hive", "summary": "a log", "severity": "Info"})).await;
     for (request, expected) in [
         (by_uuid(UUID_A), 404),
         (by_cluster(&[("cluster_id", ID_A)]), 404),
@@ -452,8 +448,12 @@ async fn cluster_messages_are_registered_once_and_invalid_ones_reported() {
     // Delivered again: nothing changes, nothing fails.
     assert_eq!(deliver(&state, vec![valid]).await, Vec::<String>::new());
 
-    post(&state, json!({"cluster_uuid": UUID_A, "severity": "Info"})).await;
-    let log_b = post(&state, json!({"cluster_id": ID_B, "severity": "Info"})).await;
+    post(&state, json!({"cluster_uuid": UUID_A, "service_name": "hive", "summary": "a log", "severity": "Info"})).await;
+    let log_b = post(
+        &state,
+        json!({"cluster_id": ID_B, "service_name": "hive", "summary": "a log", "severity": "Info"}),
+    )
+    .await;
     assert_eq!(
         log_b["cluster_uuid"], UUID_B,
         "the EventBridge event registered B"
@@ -496,10 +496,14 @@ async fn a_cluster_list_reads_its_ids_partition_only_once_a_log_stood_under_the_
     register(&state, UUID_A, ID_A, "acme", SENT).await;
     post(
         &state,
-        json!({"cluster_uuid": UUID_A, "cluster_id": ID_A, "severity": "Info"}),
+        json!({"cluster_uuid": UUID_A, "cluster_id": ID_A, "service_name": "hive", "summary": "a log", "severity": "Info"}),
     )
     .await;
-    post(&state, json!({"cluster_id": ID_A, "severity": "Info"})).await;
+    post(
+        &state,
+        json!({"cluster_id": ID_A, "service_name": "hive", "summary": "a log", "severity": "Info"}),
+    )
+    .await;
     assert_eq!(
         indexes_read(&state, by_uuid(UUID_A)).await,
         vec!["cluster-uuid-index"],
@@ -508,7 +512,7 @@ async fn a_cluster_list_reads_its_ids_partition_only_once_a_log_stood_under_the_
     // A log under the id alone, while nobody knew that id's cluster.
     post(
         &state,
-        json!({"cluster_id": ID_B, "severity": "Info", "summary": "early"}),
+        json!({"cluster_id": ID_B, "service_name": "hive", "severity": "Info", "summary": "early"}),
     )
     .await;
     register(&state, UUID_B, ID_B, "globex", SENT).await;

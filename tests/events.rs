@@ -14,6 +14,8 @@ async fn seed_the_log_the_events_name(state: &ClusterLogsState) {
     let draft = ClusterLogDraft {
         cluster_uuid: Some("2d1c5f8a-7b3e-4f19-9c2d-6e8a0b4f7d13".into()),
         severity: Some("Info".into()),
+        service_name: Some("hive".into()),
+        summary: Some("The log the events name".into()),
         ..Default::default()
     };
     let mut log = draft

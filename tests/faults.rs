@@ -28,7 +28,7 @@ const BOUND: Duration = Duration::from_secs(10);
 
 fn post(summary: &str) -> ApiRequest {
     ApiRequest::new("POST", "/cluster_logs", "/cluster_logs").json(&json!({
-        "cluster_uuid": "c-faults", "severity": "Info", "summary": summary,
+        "cluster_uuid": "c-faults", "service_name": "hive", "severity": "Info", "summary": summary,
     }))
 }
 
@@ -93,7 +93,7 @@ async fn deliver(state: &ClusterLogsState, messages: &[(String, String)]) -> Vec
 fn queued(prefix: &str, count: usize) -> Vec<(String, String)> {
     (0..count)
         .map(|n| {
-            let body = json!({"cluster_uuid": "c-faults", "severity": "Info", "summary": format!("{prefix} {n}")});
+            let body = json!({"cluster_uuid": "c-faults", "service_name": "hive", "severity": "Info", "summary": format!("{prefix} {n}")});
             (format!("{prefix}-{n}"), body.to_string())
         })
         .collect()

@@ -58,7 +58,8 @@ async fn stored(state: &ClusterLogsState) -> Vec<Value> {
 }
 
 fn body(summary: &str) -> String {
-    json!({"cluster_uuid": "c-1", "severity": "Info", "summary": summary}).to_string()
+    json!({"cluster_uuid": "c-1", "service_name": "hive", "severity": "Info", "summary": summary})
+        .to_string()
 }
 
 #[tokio::test]
@@ -89,15 +90,26 @@ async fn an_invalid_message_is_reported_and_never_blocks_the_valid_ones() {
         sqs_record("not-json", "{oops", &[]),
         sqs_record(
             "bad-severity",
-            &json!({"cluster_uuid": "c-1", "severity": "Apocalyptic"}).to_string(),
+            &json!({"cluster_uuid": "c-1", "service_name": "hive", "summary": "a log", "severity": "Apocalyptic"}).to_string(),
             &[],
         ),
-        sqs_record("no-cluster", &json!({"severity": "Info"}).to_string(), &[]),
+        sqs_record("no-cluster", &json!({"service_name": "hive", "summary": "a log", "severity": "Info"}).to_string(), &[]),
+        sqs_record("no-summary", &json!({"cluster_uuid": "c-1", "service_name": "hive", "severity": "Info"}).to_string(), &[]),
+        sqs_record("no-service", &json!({"cluster_uuid": "c-1", "summary": "a log", "severity": "Info"}).to_string(), &[]),
         sqs_record("good-2", &body("second"), &[]),
     ];
     let mut failed = deliver(&state, batch).await;
     failed.sort();
-    assert_eq!(failed, vec!["bad-severity", "no-cluster", "not-json"]);
+    assert_eq!(
+        failed,
+        vec![
+            "bad-severity",
+            "no-cluster",
+            "no-service",
+            "no-summary",
+            "not-json"
+        ]
+    );
     let summaries: Vec<Value> = stored(&api)
         .await
         .iter()
@@ -111,7 +123,7 @@ async fn an_invalid_message_is_reported_and_never_blocks_the_valid_ones() {
 async fn identity_comes_from_message_attributes_or_the_service_never_the_body() {
     let api = cluster_logs_state().await;
     let state = ingest_state(&api);
-    let forged = json!({"cluster_uuid": "c-1", "severity": "Info", "created_by": "mallory", "email": "m@evil.example"}).to_string();
+    let forged = json!({"cluster_uuid": "c-1", "service_name": "hive", "summary": "a log", "severity": "Info", "created_by": "mallory", "email": "m@evil.example"}).to_string();
     let batch = vec![
         sqs_record(
             "attributed",
@@ -139,7 +151,7 @@ async fn identity_comes_from_message_attributes_or_the_service_never_the_body() 
         writers,
         vec![
             (json!("alertmanager"), json!("alerts@example.com")),
-            (json!("service-account-cluster-logs-ingest"), Value::Null)
+            (json!("service-account-cluster-logs-ingest"), json!(""))
         ]
     );
 }
@@ -224,7 +236,7 @@ async fn expired_cluster_logs_leave_lists_totals_and_reads_together() {
     let now = time::OffsetDateTime::now_utc();
     let at = |t: time::OffsetDateTime| shared::timestamp::format(t);
     let dated = |summary: &str, when: String| {
-        json!({"cluster_uuid": "c-1", "severity": "Info", "summary": summary, "timestamp": when})
+        json!({"cluster_uuid": "c-1", "service_name": "hive", "severity": "Info", "summary": summary, "timestamp": when})
             .to_string()
     };
     let failed = deliver(

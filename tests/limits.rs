@@ -17,7 +17,7 @@ fn list(search: &str) -> ApiRequest {
 }
 
 fn draft() -> Value {
-    json!({"cluster_uuid": "c-limits", "severity": "Info", "summary": "limits"})
+    json!({"cluster_uuid": "c-limits", "service_name": "hive", "severity": "Info", "summary": "limits"})
 }
 
 fn with(field: &str, value: Value) -> Value {
@@ -79,20 +79,21 @@ async fn fields_longer_than_their_limits_are_400s_naming_the_field() {
     }
     // At the limits, the log is stored.
     let fits = json!({
-        "cluster_uuid": "c-limits", "severity": "Info", "summary": "s".repeat(255),
+        "cluster_uuid": "c-limits", "service_name": "hive", "severity": "Info", "summary": "s".repeat(255),
         "description": "d".repeat(64 * 1024), "doc_references": vec!["r".repeat(1024); 50],
     });
     let (status, _) = post(&fits).send(&state).await;
     assert_eq!(status, 201);
     // Cluster names at their limit, both of them: stored, the pair too long for the registry.
-    let long_names =
-        json!({"cluster_uuid": "0".repeat(1024), "cluster_id": "0", "severity": "Debug"});
+    let long_names = json!({"cluster_uuid": "0".repeat(1024), "cluster_id": "0", "service_name": "hive", "summary": "a log", "severity": "Debug"});
     let (status, log) = post(&long_names).send(&state).await;
     assert_eq!(status, 201, "{log}");
-    let (status, log) = post(&json!({"cluster_id": "0", "severity": "Info"}))
-        .send(&state)
-        .await;
-    assert_eq!((status, &log["cluster_uuid"]), (201, &Value::Null));
+    let (status, log) = post(
+        &json!({"cluster_id": "0", "service_name": "hive", "summary": "a log", "severity": "Info"}),
+    )
+    .send(&state)
+    .await;
+    assert_eq!((status, &log["cluster_uuid"]), (201, &json!("")));
 }
 
 #[tokio::test]
@@ -114,7 +115,7 @@ async fn a_queued_log_too_large_for_one_item_is_refused_before_dynamodb_sees_it(
     };
     // Within every field's character limit, but four bytes a character: about 460 KB.
     let huge = json!({
-        "cluster_uuid": "c-limits", "severity": "Info",
+        "cluster_uuid": "c-limits", "service_name": "hive", "severity": "Info", "summary": "huge",
         "description": "😀".repeat(64 * 1024),
         "doc_references": vec!["😀".repeat(1024); 50],
     });
@@ -278,4 +279,44 @@ async fn absurd_times_are_400s_on_both_apis() {
         assert_eq!(answer.status, 400, "{name}={value}: {}", answer.body);
         assert!(answer.body[name].is_array(), "{}", answer.body);
     }
+}
+
+#[tokio::test]
+async fn an_answer_over_lambdas_response_limit_is_a_400_unless_gzip_makes_it_fit() {
+    let state = cluster_logs_state().await;
+    // 28 logs of about 240 KB of text that compresses poorly: about 6.7 MB as JSON.
+    let mut seed: u32 = 0x5eed;
+    for n in 0..28 {
+        let description: String = (0..60_000)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                char::from_u32(0x1F600 + (seed >> 24) % 40).unwrap_or('x')
+            })
+            .collect();
+        let (status, body) = post(&with("description", json!(description)))
+            .send(&state)
+            .await;
+        assert_eq!(status, 201, "log {n}: {body}");
+    }
+    let page = || {
+        ApiRequest::new(
+            "GET",
+            "/clusters/{uuid}/cluster_logs",
+            "/clusters/c-limits/cluster_logs",
+        )
+        .path_parameter("uuid", "c-limits")
+    };
+    assert_error(
+        &page().send(&state).await,
+        400,
+        "more than one response may hold",
+    );
+    let compressed = page()
+        .header("Accept-Encoding", "gzip")
+        .respond(&state)
+        .await;
+    assert_eq!(compressed.status(), 200, "gzip makes it fit");
+    let (status, smaller) = page().query("size", "10").send(&state).await;
+    assert_eq!(status, 200, "a smaller page fits: {smaller}");
+    assert_eq!(smaller["total"], 28);
 }

@@ -98,7 +98,7 @@ fn watched_system_store(state: &SystemLogsState) -> (SystemLogStore, CallLog) {
 
 fn draft(n: usize, internal: bool) -> Value {
     json!({"cluster_uuid": format!("uuid-{}", n % 2), "cluster_id": format!("id-{}", n % 2),
-           "severity": (["Info", "Warning"][n % 2]), "summary": format!("log {n}"),
+           "service_name": "hive", "severity": (["Info", "Warning"][n % 2]), "summary": format!("log {n}"),
            "internal_only": internal, "timestamp": format!("2026-11-0{}T10:00:00Z", 1 + n % 5)})
 }
 
@@ -141,10 +141,10 @@ fn cluster_requests(function: &str, id: &str) -> Vec<ApiRequest> {
             ApiRequest::new("POST", "/cluster_logs", "/cluster_logs").json(&draft(9, false)),
             // A new pair the registry learns, and a log under one name it completes.
             ApiRequest::new("POST", "/cluster_logs", "/cluster_logs").json(
-                &json!({"cluster_uuid": "uuid-new", "cluster_id": "id-new", "severity": "Info"}),
+                &json!({"cluster_uuid": "uuid-new", "cluster_id": "id-new", "service_name": "hive", "summary": "a log", "severity": "Info"}),
             ),
             ApiRequest::new("POST", "/cluster_logs", "/cluster_logs")
-                .json(&json!({"cluster_id": "id-new", "severity": "Info"})),
+                .json(&json!({"cluster_id": "id-new", "service_name": "hive", "summary": "a log", "severity": "Info"})),
         ],
         "cluster-logs-get" => ["missing", id]
             .into_iter()
@@ -208,7 +208,7 @@ async fn cluster_function_permissions(function: &str) -> Permissions {
     // index too.
     for id in ["id-0", "id-1"] {
         let (status, log) = ApiRequest::new("POST", "/cluster_logs", "/cluster_logs")
-            .json(&json!({"cluster_id": id, "severity": "Info", "summary": "alone"}))
+            .json(&json!({"cluster_id": id, "service_name": "hive", "severity": "Info", "summary": "alone"}))
             .send(&state)
             .await;
         assert_eq!(status, 201, "{log}");
@@ -247,7 +247,7 @@ async fn cluster_ingest_permissions() -> Permissions {
     // A log under one name only, which the registry completes.
     records.push(sqs_message(
         "m-id-only",
-        &json!({"cluster_id": "id-1", "severity": "Info", "summary": "by id"}).to_string(),
+        &json!({"cluster_id": "id-1", "service_name": "hive", "severity": "Info", "summary": "by id"}).to_string(),
     ));
     for round in 0..2 {
         // The second delivery finds every log message claimed, and a cluster message that gives

@@ -59,7 +59,7 @@ fn as_local_token(caller: &Caller) -> Caller {
 }
 
 fn draft(summary: &str, internal: bool) -> Value {
-    json!({"cluster_uuid": "c-matrix", "cluster_id": "id-matrix", "severity": "Warning",
+    json!({"cluster_uuid": "c-matrix", "cluster_id": "id-matrix", "service_name": "hive", "severity": "Warning",
            "summary": summary, "description": summary, "internal_only": internal})
 }
 
@@ -176,32 +176,32 @@ async fn every_system_log_route_answers_each_identity_as_its_roles_allow() {
 }
 
 #[tokio::test]
-async fn the_contract_is_served_to_any_authenticated_caller() {
+async fn the_contract_and_the_metadata_are_served_to_any_authenticated_caller() {
     let auth = shared::identity::Authenticator::new("groups", Some(LOCAL_SECRET));
-    let request = |caller: Caller| {
-        let mut event = ApiRequest::new("GET", "/cluster_logs", "/cluster_logs")
-            .caller(caller)
-            .event();
-        event["rawPath"] = json!("/openapi.yaml");
-        event["routeKey"] = json!("GET /openapi.yaml");
-        lambda_http::request::from_str(&event.to_string()).expect("an event")
-    };
-    for (name, caller) in identities() {
-        for caller in [caller.clone(), as_local_token(&caller)] {
-            let anonymous = matches!(caller, Caller::Anonymous);
-            let response = functions::openapi_spec::handler(&auth, request(caller))
-                .await
-                .expect("answered");
-            if anonymous {
-                assert_eq!(response.status(), 401, "{name}");
-                continue;
+    let file = std::fs::read_to_string(integration_tests::workspace_root().join("openapi.yaml"))
+        .expect("openapi.yaml");
+    for path in [
+        "/openapi.yaml",
+        "/api/service_logs/v1/openapi",
+        "/api/service_logs/v1",
+    ] {
+        for (name, caller) in identities() {
+            for caller in [caller.clone(), as_local_token(&caller)] {
+                let anonymous = matches!(caller, Caller::Anonymous);
+                let request = ApiRequest::at("GET", path).caller(caller).build();
+                let response = functions::openapi_spec::handler(&auth, request)
+                    .await
+                    .expect("answered");
+                if anonymous {
+                    assert_eq!(response.status(), 401, "{name} {path}");
+                    continue;
+                }
+                assert_eq!(response.status(), 200, "{name} {path}");
+                if path == "/openapi.yaml" {
+                    let served = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+                    assert_eq!(served, file, "the served contract is the file");
+                }
             }
-            assert_eq!(response.status(), 200, "{name}");
-            let served = String::from_utf8_lossy(response.body().as_ref()).into_owned();
-            let file =
-                std::fs::read_to_string(integration_tests::workspace_root().join("openapi.yaml"))
-                    .expect("openapi.yaml");
-            assert_eq!(served, file, "the served contract is the file");
         }
     }
 }
@@ -367,7 +367,7 @@ async fn tokens_secrets_and_authorization_headers_never_reach_the_logs() {
         "hunter2-password".to_owned(),
         "tok-3f9a8b7c6d5e".to_owned(),
     ];
-    let body_with_secrets = json!({"cluster_uuid": "c-1", "severity": "Info",
+    let body_with_secrets = json!({"cluster_uuid": "c-1", "service_name": "hive", "severity": "Info",
         "summary": "rotated", "description": "password=hunter2-password token: tok-3f9a8b7c6d5e"});
     let post = |caller: Caller| {
         ApiRequest::new("POST", "/cluster_logs", "/cluster_logs")
@@ -387,9 +387,9 @@ async fn tokens_secrets_and_authorization_headers_never_reach_the_logs() {
     );
     // Refused bodies whose reasons quote what was sent.
     for bad in [
-        json!({"cluster_uuid": "c-1", "severity": "password=hunter2-password"}),
-        json!({"cluster_uuid": "c-1", "severity": "Info", "internal_only": "token: tok-3f9a8b7c6d5e"}),
-        json!({"cluster_uuid": "c-1", "severity": "Info", "timestamp": "password=hunter2-password"}),
+        json!({"cluster_uuid": "c-1", "service_name": "hive", "summary": "a log", "severity": "password=hunter2-password"}),
+        json!({"cluster_uuid": "c-1", "service_name": "hive", "summary": "a log", "severity": "Info", "internal_only": "token: tok-3f9a8b7c6d5e"}),
+        json!({"cluster_uuid": "c-1", "service_name": "hive", "summary": "a log", "severity": "Info", "timestamp": "password=hunter2-password"}),
     ] {
         let (status, _) = ApiRequest::new("POST", "/cluster_logs", "/cluster_logs")
             .caller(Caller::LocalToken(good.clone()))
@@ -414,7 +414,7 @@ async fn tokens_secrets_and_authorization_headers_never_reach_the_logs() {
         service: shared::cluster_logs::ingest::service_identity_from_env(),
     };
     let event = serde_json::from_value(json!({"Records": [
-        sqs_message("m-1", &json!({"cluster_uuid": "c-1", "severity": "token: tok-3f9a8b7c6d5e"}).to_string()),
+        sqs_message("m-1", &json!({"cluster_uuid": "c-1", "service_name": "hive", "summary": "a log", "severity": "token: tok-3f9a8b7c6d5e"}).to_string()),
         sqs_message("m-2", "password=hunter2-password"),
         sqs_message("m-3", &body_with_secrets.to_string()),
     ]}))

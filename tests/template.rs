@@ -513,3 +513,109 @@ fn queued_logs_report_failures_per_message_and_end_in_a_dead_letter_queue() {
     }
     assert!(queue_events > 0, "the ingest function reads its queue");
 }
+
+#[test]
+fn a_flood_is_refused_at_the_edge_and_cannot_starve_ingestion() {
+    let template = template();
+    let api = &template.resources["HttpApi"].properties;
+    for (setting, parameter) in [
+        ("ThrottlingRateLimit", "ThrottlingRateLimit"),
+        ("ThrottlingBurstLimit", "ThrottlingBurstLimit"),
+    ] {
+        assert_eq!(
+            get(api, &["DefaultRouteSettings", setting]).map(text),
+            Some(format!("!Ref {parameter}")),
+            "every route is throttled (429) from the {parameter} parameter"
+        );
+        assert!(template.parameters[parameter].get("Default").is_some());
+    }
+    let ingest: Vec<_> = template
+        .functions()
+        .filter(|(name, _)| name.ends_with("IngestFunction"))
+        .collect();
+    assert_eq!(ingest.len(), 2, "both ingest functions");
+    for (name, function) in ingest {
+        let reserved = get(&function.properties, &["ReservedConcurrentExecutions"])
+            .map(text)
+            .unwrap_or_default();
+        assert!(
+            reserved.contains("ReservesIngest") && reserved.contains("IngestReservedConcurrency"),
+            "{name} reserves IngestReservedConcurrency executions: {reserved}"
+        );
+        let Some(Value::Mapping(events)) = get(&function.properties, &["Events"]) else {
+            panic!("{name} has events");
+        };
+        for event in events
+            .values()
+            .filter(|e| get(e, &["Type"]).map(text).as_deref() == Some("SQS"))
+        {
+            let scaling = get(event, &["Properties", "ScalingConfig"])
+                .map(text)
+                .unwrap_or_default();
+            assert!(
+                scaling.contains("IngestReservedConcurrency"),
+                "{name} polls its queue no faster than it may run: {scaling}"
+            );
+        }
+    }
+}
+
+#[test]
+fn browsers_may_call_the_api_from_the_allowed_origins_only() {
+    let template = template();
+    // `!If [AllowsOrigins, the configuration, !Ref AWS::NoValue]`: no CORS without origins.
+    let Some(Value::Tagged(cors)) = get(
+        &template.resources["HttpApi"].properties,
+        &["CorsConfiguration"],
+    ) else {
+        panic!("a CORS configuration under a condition");
+    };
+    assert_eq!(cors.tag.to_string(), "!If");
+    let branches = cors.value.as_sequence().expect("!If's three values");
+    assert_eq!(text(&branches[0]), "AllowsOrigins");
+    assert_eq!(text(&branches[2]), "!Ref AWS::NoValue");
+    let cors = &branches[1];
+    let origins = get(cors, &["AllowOrigins"]).map(text).unwrap_or_default();
+    assert!(
+        origins.contains("!Split") && origins.contains("AllowedOrigins"),
+        "origins from the AllowedOrigins parameter: {origins}"
+    );
+    assert_eq!(
+        template.parameters["AllowedOrigins"]
+            .get("Default")
+            .map(text)
+            .as_deref(),
+        Some(""),
+        "no CORS unless asked for"
+    );
+    assert_eq!(
+        list(get(cors, &["AllowHeaders"])),
+        ["Authorization", "Content-Type"]
+    );
+    assert_eq!(
+        list(get(cors, &["ExposeHeaders"])),
+        ["Link", "X-Result-Count", "Retry-After"],
+        "the paging and back-off headers are readable by the page"
+    );
+}
+
+#[test]
+fn the_architecture_is_a_parameter_so_sam_local_can_build_natively() {
+    let template = template();
+    let architecture = &template.parameters["Architecture"];
+    assert_eq!(
+        architecture.get("Default").map(text).as_deref(),
+        Some("arm64")
+    );
+    assert_eq!(list(architecture.get("AllowedValues")), ["arm64", "x86_64"]);
+    assert_eq!(
+        list(get(&template.globals, &["Function", "Architectures"])),
+        ["!Ref Architecture"]
+    );
+    for (name, function) in template.functions() {
+        assert!(
+            get(&function.properties, &["Architectures"]).is_none(),
+            "{name} takes the Architecture parameter from Globals"
+        );
+    }
+}

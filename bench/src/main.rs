@@ -419,7 +419,7 @@ impl Bench {
                         shared::cluster_logs::Visibility::IncludingInternal,
                         None,
                     )?,
-                    &shared::cluster_logs::PageRequest { page: 1, size: 0 },
+                    &shared::cluster_logs::PageRequest::new(1, 0),
                 )
                 .await?
                 .total;
@@ -449,7 +449,7 @@ impl Bench {
                             shared::cluster_logs::Visibility::PublicOnly,
                             None,
                         )?,
-                        &shared::cluster_logs::PageRequest { page: 1, size: 1 },
+                        &shared::cluster_logs::PageRequest::new(1, 1),
                     )
                     .await?;
                 let id = page

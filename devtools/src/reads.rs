@@ -138,7 +138,7 @@ pub async fn cluster_log_reads(
     meter: &CapacityMeter,
     uuid: &str,
 ) -> Result<Vec<Read>, BoxError> {
-    let page = PageRequest { page: 1, size: 100 };
+    let page = PageRequest::new(1, 100);
     let mut watch = Stopwatch::new(meter);
     // As the per-cluster routes do: the registry first, for the cluster's other name.
     let asked = ClusterNames {
@@ -171,7 +171,7 @@ pub async fn cluster_log_reads(
     store
         .list(
             &in_cluster(Visibility::IncludingInternal, Some(osdctl))?,
-            &PageRequest { page: 1, size: 20 },
+            &PageRequest::new(1, 20),
         )
         .await?;
     watch.lap("cluster list, per cluster, osdctl's search (counts by reading)");

@@ -2,7 +2,7 @@
 
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::tower::ServiceExt;
-use lambda_http::{Adapter, IntoResponse, LambdaEvent, Request, RequestExt, Service};
+use lambda_http::{Adapter, Body, IntoResponse, LambdaEvent, Request, RequestExt, Service};
 use lambda_runtime::Diagnostic;
 use serde::de::DeserializeOwned;
 
@@ -97,6 +97,101 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// `Retry-After` of a 503 (DynamoDB unreachable or throttled after the SDK's retries), in seconds:
 /// about what a throttled partition needs to refill.
 pub const RETRY_AFTER_SECONDS: &str = "1";
+
+/// Most bytes of one answer as Lambda hands it back (its 6 MB limit on a synchronous response,
+/// less room for the status and headers): a larger one would be API Gateway's 5xx.
+pub const RESPONSE_MAX_BYTES: usize = 6 * 1024 * 1024 - 32 * 1024;
+
+/// Bodies smaller than this are sent as they are: gzip would save little.
+const COMPRESS_FROM_BYTES: usize = 1024;
+
+/// A body as it is sent, and whether it is gzip-compressed (`Content-Encoding: gzip`).
+#[derive(Debug)]
+pub struct Encoded {
+    pub body: Body,
+    pub gzip: bool,
+}
+
+/// The body sent would not fit one response: its size as Lambda would send it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the answer is {0} bytes as sent, more than the {RESPONSE_MAX_BYTES} one response may hold"
+)]
+pub struct TooLargeToSend(pub usize);
+
+/// An answer's bytes as they are sent: gzip-compressed when the client accepts gzip (browsers, Go's
+/// client, httpx and requests all do) and the body is worth it; text as text, since Lambda would
+/// send other bytes base64-encoded, a third larger. Refused when it would not fit one response.
+pub fn encode(request: &Request, bytes: Vec<u8>) -> Result<Encoded, TooLargeToSend> {
+    let (body, gzip) = if bytes.len() >= COMPRESS_FROM_BYTES && accepts_gzip(request) {
+        match gzip(&bytes) {
+            Ok(compressed) => (Body::Binary(compressed), true),
+            // Compressing into memory does not fail; were it to, the body goes as it is.
+            Err(_) => (text_or_binary(bytes), false),
+        }
+    } else {
+        (text_or_binary(bytes), false)
+    };
+    let sent = match &body {
+        Body::Empty => 0,
+        // Sent as a JSON string: quotes, backslashes and control characters are escaped.
+        Body::Text(text) => {
+            text.len()
+                + text
+                    .bytes()
+                    .map(|byte| match byte {
+                        b'"' | b'\\' => 1,
+                        0..0x20 => 5,
+                        _ => 0,
+                    })
+                    .sum::<usize>()
+        }
+        Body::Binary(bytes) => bytes.len().div_ceil(3) * 4,
+        _ => 0,
+    };
+    if sent > RESPONSE_MAX_BYTES {
+        return Err(TooLargeToSend(sent));
+    }
+    Ok(Encoded { body, gzip })
+}
+
+fn text_or_binary(bytes: Vec<u8>) -> Body {
+    match String::from_utf8(bytes) {
+        Ok(text) => Body::Text(text),
+        Err(error) => Body::Binary(error.into_bytes()),
+    }
+}
+
+fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(bytes)?;
+    encoder.finish()
+}
+
+/// Whether `Accept-Encoding` takes gzip: listed (or `*`) without `q=0`.
+pub fn accepts_gzip(request: &Request) -> bool {
+    request
+        .headers()
+        .get_all(lambda_http::http::header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|parameter| {
+                parameter
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
 
 /// Why a JSON body could not be read: a 413 when too large, else a 400 with this text as its reason.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

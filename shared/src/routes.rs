@@ -46,7 +46,7 @@ const fn route(
 
 use Access::{AnyOf, Authenticated, ClusterReader, Requires};
 
-pub const ROUTES: [Route; 11] = [
+pub const ROUTES: [Route; 13] = [
     route(
         "cluster-logs-create",
         "POST",
@@ -108,6 +108,13 @@ pub const ROUTES: [Route; 11] = [
         Requires(Role::SystemLogsReader),
     ),
     route("openapi-spec", "GET", "/openapi.yaml", Authenticated),
+    route(
+        "openapi-spec",
+        "GET",
+        "/api/service_logs/v1/openapi",
+        Authenticated,
+    ),
+    route("openapi-spec", "GET", "/api/service_logs/v1", Authenticated),
 ];
 
 /// The functions behind HTTP routes, each once, in table order.

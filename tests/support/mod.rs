@@ -222,6 +222,7 @@ pub struct ApiRequest {
     base64_body: bool,
     caller: Caller,
     request_id: String,
+    headers: Vec<(String, String)>,
 }
 
 impl ApiRequest {
@@ -252,6 +253,7 @@ impl ApiRequest {
             base64_body: false,
             caller: Caller::sre(),
             request_id: format!("req-{}", ulid::Ulid::new()),
+            headers: Vec::new(),
         }
     }
 
@@ -281,6 +283,13 @@ impl ApiRequest {
 
     pub fn json(self, body: &Value) -> Self {
         self.body(body.to_string())
+    }
+
+    /// A header as the client sends it (API Gateway hands them over lower-cased).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
     }
 
     pub fn caller(mut self, caller: Caller) -> Self {
@@ -355,6 +364,9 @@ impl ApiRequest {
                 .iter()
                 .map(|(k, v)| (k.clone(), json!(v)))
                 .collect();
+        }
+        for (name, value) in &self.headers {
+            event["headers"][name] = json!(value);
         }
         if let Some(body) = &self.body {
             event["body"] = json!(body);
@@ -431,6 +443,11 @@ pub async fn invoke(state: &ClusterLogsState, function: &str, request: Request) 
 impl ApiRequest {
     /// Sends this request to the function its method and route belong to.
     pub async fn send(&self, state: &ClusterLogsState) -> (u16, Value) {
+        read(self.respond(state).await)
+    }
+
+    /// Sends this request to its function and hands back the response as it is.
+    pub async fn respond(&self, state: &ClusterLogsState) -> Response<Body> {
         let base = shared::cluster_logs::BASE_PATH;
         let function = CLUSTER_LOG_ROUTES
             .iter()
@@ -439,7 +456,7 @@ impl ApiRequest {
             })
             .map(|(_, _, function)| *function)
             .expect("a declared route");
-        read(invoke(state, function, self.build()).await)
+        invoke(state, function, self.build()).await
     }
 }
 

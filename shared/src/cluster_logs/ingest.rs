@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn a_redelivered_message_gets_the_same_id() -> Result<(), Box<dyn std::error::Error>> {
-        let body = r#"{"cluster_uuid":"c1","severity":"Info"}"#;
+        let body = r#"{"cluster_uuid":"c1","severity":"Info","service_name":"hive","summary":"s"}"#;
         let service = service_identity_from_env();
         let first = log_of(message(body), &service)?;
         let again = log_of(message(body), &service)?;
@@ -202,7 +202,7 @@ mod tests {
     fn eventbridge_envelopes_are_unwrapped_and_identity_never_comes_from_the_body()
     -> Result<(), Box<dyn std::error::Error>> {
         let body = r#"{"version":"0","id":"e1","detail-type":"ClusterLog","source":"alerts","detail":
-            {"cluster_uuid":"c1","severity":"Warning","created_by":"mallory"}}"#;
+            {"cluster_uuid":"c1","severity":"Warning","service_name":"alerts","summary":"s","created_by":"mallory"}}"#;
         let log = log_of(message(body), &service_identity_from_env())?;
         assert_eq!(log.severity.as_str(), "Warning");
         assert_eq!(log.created_by.as_deref(), Some(DEFAULT_SERVICE_IDENTITY));

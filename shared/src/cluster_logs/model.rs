@@ -84,7 +84,8 @@ pub const DOC_REFERENCES_MAX: usize = 50;
 pub const LOG_MAX_BYTES: usize = 300 * 1024;
 
 /// A stored cluster log. Text fields without a value are absent (never `""`), so the GSIs on
-/// `cluster_uuid` and `cluster_id` stay sparse and valid, and a time is never sent as `""`.
+/// `cluster_uuid` and `cluster_id` stay sparse and valid; the wire view
+/// (crate::cluster_logs::wire::ClusterLogView) sends them as `""`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ClusterLog {
     pub id: String,
@@ -199,6 +200,12 @@ impl ClusterLogDraft {
             ));
         }
         let severity = severity(self.severity.as_deref())?;
+        // The production API requires both; agents that leave one out get a 400 there too.
+        let service_name = required(
+            text("service_name", self.service_name, FIELD_MAX_CHARS)?,
+            "service_name",
+        )?;
+        let summary = required(text("summary", self.summary, SUMMARY_MAX_CHARS)?, "summary")?;
         let timestamp = sent_time(self.timestamp.as_deref(), now)?;
         let doc_references = doc_references(self.doc_references.unwrap_or_default())?;
         let id = Ulid::from_datetime(now.into());
@@ -207,9 +214,9 @@ impl ClusterLogDraft {
             cluster_id,
             cluster_uuid,
             subscription_id: text("subscription_id", self.subscription_id, FIELD_MAX_CHARS)?,
-            summary: text("summary", self.summary, SUMMARY_MAX_CHARS)?,
+            summary: Some(summary),
             description: text("description", self.description, DESCRIPTION_MAX_CHARS)?,
-            service_name: text("service_name", self.service_name, FIELD_MAX_CHARS)?,
+            service_name: Some(service_name),
             severity,
             log_type: text("log_type", self.log_type, FIELD_MAX_CHARS)?,
             doc_references,
@@ -232,6 +239,11 @@ impl ClusterLogDraft {
         }
         Ok(log)
     }
+}
+
+/// A text field that must have a value.
+fn required(value: Option<String>, name: &str) -> Result<String, ClusterLogError> {
+    value.ok_or_else(|| ClusterLogError::BadRequest(format!("Field '{name}' is required")))
 }
 
 /// `severity`: required, one of [`Severity::ALL`] as written.
@@ -298,7 +310,51 @@ mod tests {
         ClusterLogDraft {
             cluster_uuid: Some("c0ffee".into()),
             severity: Some("Info".into()),
+            service_name: Some("hive".into()),
+            summary: Some("Cluster upgraded".into()),
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn service_name_and_summary_are_required_as_in_production() {
+        for (field, missing) in [
+            (
+                "service_name",
+                ClusterLogDraft {
+                    service_name: None,
+                    ..draft()
+                },
+            ),
+            (
+                "service_name",
+                ClusterLogDraft {
+                    service_name: Some(String::new()),
+                    ..draft()
+                },
+            ),
+            (
+                "summary",
+                ClusterLogDraft {
+                    summary: None,
+                    ..draft()
+                },
+            ),
+            (
+                "summary",
+                ClusterLogDraft {
+                    summary: Some(String::new()),
+                    ..draft()
+                },
+            ),
+        ] {
+            let error = missing
+                .into_cluster_log(&writer(), OffsetDateTime::now_utc())
+                .unwrap_err();
+            assert!(
+                matches!(&error, ClusterLogError::BadRequest(reason) if *reason == format!("Field '{field}' is required")),
+                "{error}"
+            );
         }
     }
 

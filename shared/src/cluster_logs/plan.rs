@@ -304,7 +304,7 @@ mod tests {
             .collect()
     }
 
-    const PAGE: PageRequest = PageRequest { page: 1, size: 100 };
+    const PAGE: PageRequest = PageRequest::new(1, 100);
     /// A customer's view, and an SRE's (internal logs too).
     const PUBLIC: Visibility = Visibility::PublicOnly;
     const EVERY: Visibility = Visibility::IncludingInternal;
@@ -410,7 +410,7 @@ mod tests {
         assert_eq!(partitions(&plan), shards);
         assert_eq!(plan.total, Total::Counters(PUBLIC));
         assert!(plan.reads_page(Some(1)));
-        let second = ListPlan::new(&filter, &PageRequest { page: 2, size: 100 });
+        let second = ListPlan::new(&filter, &PageRequest::new(2, 100));
         assert!(
             !second.reads_page(Some(100)),
             "page 2 of 100 past a total of 100 reads nothing"
@@ -536,9 +536,9 @@ mod tests {
     fn a_deep_page_skips_the_pages_before_it_and_size_zero_reads_nothing()
     -> Result<(), ClusterLogError> {
         let filter = filter(cluster(Some("c-1"), None), PUBLIC, None, None)?;
-        let plan = ListPlan::new(&filter, &PageRequest { page: 3, size: 50 });
+        let plan = ListPlan::new(&filter, &PageRequest::new(3, 50));
         assert_eq!((plan.offset, plan.size), (100, 50));
-        let none = ListPlan::new(&filter, &PageRequest { page: 1, size: 0 });
+        let none = ListPlan::new(&filter, &PageRequest::new(1, 0));
         assert!(!none.reads_page(None));
         Ok(())
     }

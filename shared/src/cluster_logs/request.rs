@@ -24,8 +24,8 @@ use crate::telemetry::redact;
 pub enum Reply {
     /// A status and the JSON body, already serialized (once, straight from the model).
     Json(StatusCode, Vec<u8>),
-    /// A list as CSV (`format=csv`).
-    Csv(Vec<u8>),
+    /// A body of another content type: a list as CSV (`format=csv`), the contract as YAML.
+    Document(&'static str, Vec<u8>),
     NoContent,
 }
 
@@ -50,13 +50,30 @@ const UNWRITTEN_ERROR: &[u8] = br#"{"kind":"Error","id":"500","href":"/api/servi
 
 /// Turns a handler's outcome into the HTTP response, logging faults once, here.
 pub fn respond(request: &Request, outcome: Result<Reply, ClusterLogError>) -> Response<Body> {
-    match outcome {
-        Ok(Reply::Json(status, body)) => response(status, Some("application/json"), body.into()),
-        Ok(Reply::Csv(body)) => {
-            response(StatusCode::OK, Some("text/csv; charset=utf-8"), body.into())
+    let (status, content_type, bytes) = match outcome {
+        Ok(Reply::Json(status, body)) => (status, "application/json", body),
+        Ok(Reply::Document(content_type, body)) => (StatusCode::OK, content_type, body),
+        Ok(Reply::NoContent) => return response(StatusCode::NO_CONTENT, None, Body::Empty),
+        Err(error) => return error_response(request, &error),
+    };
+    match crate::http::encode(request, bytes) {
+        Ok(encoded) => {
+            let mut response = response(status, Some(content_type), encoded.body);
+            let headers = response.headers_mut();
+            headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+            if encoded.gzip {
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            response
         }
-        Ok(Reply::NoContent) => response(StatusCode::NO_CONTENT, None, Body::Empty),
-        Err(error) => error_response(request, &error),
+        Err(too_large) => {
+            let error = ClusterLogError::BadRequest(format!(
+                "The answer would be {} bytes, more than one response may hold ({}): ask for fewer logs with 'size', fewer fields with 'fields', or accept gzip",
+                too_large.0,
+                crate::http::RESPONSE_MAX_BYTES
+            ));
+            error_response(request, &error)
+        }
     }
 }
 
@@ -188,9 +205,14 @@ pub async fn list(
     let fields = selected_fields(query_param(request, "fields"))?;
     let csv = wants_csv(request)?;
     let found = state.store.list(&filter, &page).await?;
+    // A download is every match or a 400, never a list cut short.
+    page.check_whole(found.items.len())?;
     if csv {
         let columns = fields.as_deref().unwrap_or(&SEARCH_FIELDS);
-        return Ok(Reply::Csv(csv_body(&found.items, columns)?));
+        return Ok(Reply::Document(
+            "text/csv; charset=utf-8",
+            csv_body(&found.items, columns)?,
+        ));
     }
     let views = found.items.iter().map(ClusterLogView::from);
     match fields {

@@ -4,23 +4,63 @@
 use serde::Serialize;
 
 use super::search::{SEARCH_FIELDS, values_of};
-use super::{BASE_PATH, ClusterLog, ClusterLogError};
+use super::{BASE_PATH, ClusterLog, ClusterLogError, Severity};
 
-/// A ClusterLog as sent: `kind` and `href` are derived, not stored.
+/// A ClusterLog as sent: every field present, as the production service sends it and strict
+/// clients require (qontract-reconcile's model fails on a missing `username` or `description`).
+/// Text without a value is `""` on the wire only: storage leaves it out, so the sparse indexes on
+/// `cluster_uuid` and `cluster_id` stay valid. Times are always set, never `""` (the Go SDK cannot
+/// parse that). `kind` and `href` are derived, not stored.
 #[derive(Debug, Serialize)]
 pub struct ClusterLogView<'a> {
     kind: &'static str,
+    id: &'a str,
     href: String,
-    #[serde(flatten)]
-    log: &'a ClusterLog,
+    cluster_id: &'a str,
+    cluster_uuid: &'a str,
+    subscription_id: &'a str,
+    summary: &'a str,
+    description: &'a str,
+    service_name: &'a str,
+    severity: Severity,
+    log_type: &'a str,
+    doc_references: &'a [String],
+    internal_only: bool,
+    event_stream_id: &'a str,
+    username: &'a str,
+    timestamp: &'a str,
+    created_at: &'a str,
+    created_by: &'a str,
+    email: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
 }
 
 impl<'a> From<&'a ClusterLog> for ClusterLogView<'a> {
     fn from(log: &'a ClusterLog) -> Self {
+        let text = |value: &'a Option<String>| value.as_deref().unwrap_or_default();
         Self {
             kind: "ClusterLog",
+            id: &log.id,
             href: log.href(),
-            log,
+            cluster_id: text(&log.cluster_id),
+            cluster_uuid: text(&log.cluster_uuid),
+            subscription_id: text(&log.subscription_id),
+            summary: text(&log.summary),
+            description: text(&log.description),
+            service_name: text(&log.service_name),
+            severity: log.severity,
+            log_type: text(&log.log_type),
+            doc_references: &log.doc_references,
+            internal_only: log.internal_only,
+            event_stream_id: text(&log.event_stream_id),
+            username: text(&log.username),
+            timestamp: &log.timestamp,
+            created_at: &log.created_at,
+            created_by: text(&log.created_by),
+            email: text(&log.email),
+            first_name: text(&log.first_name),
+            last_name: text(&log.last_name),
         }
     }
 }
