@@ -606,6 +606,34 @@ async fn only_system_log_readers_get_in() {
 }
 
 #[tokio::test]
+async fn homeport_gets_pages_gzip_compressed_as_browsers_accept_them() {
+    let state = system_logs_state().await;
+    seed(&state, 40).await;
+    let plain = with(list(), &[("page_size", "40")]).answer(&state).await;
+    assert_eq!(plain.header("content-encoding"), None);
+    let compressed = with(list(), &[("page_size", "40")])
+        .header("Accept-Encoding", "gzip, deflate, br, zstd")
+        .answer(&state)
+        .await;
+    assert_eq!(compressed.status, 200);
+    assert_eq!(compressed.header("content-encoding"), Some("gzip"));
+    assert_eq!(compressed.header("vary"), Some("Accept-Encoding"));
+    assert!(compressed.raw_body.len() < plain.raw_body.len() / 2);
+    assert_eq!(compressed.body, plain.body, "the same page");
+    assert_eq!(
+        compressed.header("x-result-count"),
+        plain.header("x-result-count")
+    );
+    let head = list()
+        .method("HEAD")
+        .header("Accept-Encoding", "gzip")
+        .answer(&state)
+        .await;
+    assert!(head.raw_body.is_empty());
+    assert_eq!(head.header("content-encoding"), None);
+}
+
+#[tokio::test]
 async fn head_answers_like_get_without_a_body() {
     let state = system_logs_state().await;
     seed(&state, 12).await;

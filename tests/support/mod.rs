@@ -535,8 +535,19 @@ impl ApiRequest {
             })
             .collect();
         let raw_body = response.body().as_ref().to_vec();
+        let gzip = response
+            .headers()
+            .get("content-encoding")
+            .is_some_and(|value| value == "gzip");
         let body = if raw_body.is_empty() {
             Value::Null
+        } else if gzip {
+            use std::io::Read;
+            let mut inflated = Vec::new();
+            flate2::read::GzDecoder::new(raw_body.as_slice())
+                .read_to_end(&mut inflated)
+                .expect("a gzip body");
+            serde_json::from_slice(&inflated).expect("a JSON body")
         } else {
             serde_json::from_slice(&raw_body).expect("a JSON body")
         };

@@ -27,6 +27,11 @@ pub enum SystemLogError {
     MethodNotAllowed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// 400: the answer would not fit one Lambda response, even compressed if the client takes gzip.
+    #[error(
+        "The answer would be {0} bytes, more than one response may hold; ask for a smaller page_size, or accept gzip."
+    )]
+    TooLargeToSend(usize),
     /// A fault of ours outside the store (a body that did not serialize).
     #[error("internal error: {0}")]
     Internal(String),
@@ -35,7 +40,9 @@ pub enum SystemLogError {
 impl SystemLogError {
     pub fn status(&self) -> u16 {
         match self {
-            SystemLogError::InvalidParams(_) | SystemLogError::TooManyToSort(_) => 400,
+            SystemLogError::InvalidParams(_)
+            | SystemLogError::TooManyToSort(_)
+            | SystemLogError::TooLargeToSend(_) => 400,
             SystemLogError::Auth(AuthError::MissingRole(_)) => 403,
             SystemLogError::Auth(_) => 401,
             SystemLogError::InvalidPage | SystemLogError::NoSuchLog | SystemLogError::NotFound => {

@@ -95,10 +95,15 @@ pub fn respond(request: &Request, outcome: Result<Reply, SystemLogError>) -> Res
             (status, body, headers)
         }
     };
-    let body = if request.method() == Method::HEAD {
-        Body::Empty
+    let (body, gzip) = if request.method() == Method::HEAD {
+        (Body::Empty, false)
     } else {
-        Body::from(body)
+        match crate::http::encode(request, body) {
+            Ok(encoded) => (encoded.body, encoded.gzip),
+            Err(too_large) => {
+                return respond(request, Err(SystemLogError::TooLargeToSend(too_large.0)));
+            }
+        }
     };
     // Built piece by piece, so that building it cannot fail.
     let mut response = Response::new(body);
@@ -108,6 +113,10 @@ pub fn respond(request: &Request, outcome: Result<Reply, SystemLogError>) -> Res
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    fields.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if gzip {
+        fields.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     for (name, value) in headers {
         if let Ok(value) = HeaderValue::from_str(&value) {
             fields.insert(name, value);
