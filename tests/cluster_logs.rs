@@ -1,7 +1,8 @@
 //! The cluster-log API, end to end through the handlers, against DynamoDB Local.
 
 use integration_tests::{
-    ApiRequest, CUSTOMER_ORGANIZATION, Caller, LOCAL_SECRET, cluster_logs_state, register_cluster,
+    ApiRequest, CUSTOMER_ORGANIZATION, Caller, LOCAL_SECRET, cluster_logs_state, gunzip,
+    register_cluster,
 };
 use serde_json::{Value, json};
 use shared::cluster_logs::ClusterLogsState;
@@ -1479,16 +1480,6 @@ async fn the_consoles_logged_by_column_orders_by_username_then_created_by() {
         assert_eq!(status, 200, "{page}");
         assert_eq!(summaries_in_order(&page), expected, "{direction}");
     }
-}
-
-/// A gzip body, inflated.
-fn gunzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Read;
-    let mut inflated = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut inflated)
-        .expect("a gzip body");
-    inflated
 }
 
 #[tokio::test]

@@ -392,6 +392,16 @@ pub fn sqs_message(message_id: &str, body: &str) -> Value {
     })
 }
 
+/// A gzip body, inflated.
+pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut inflated = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut inflated)
+        .expect("a gzip body");
+    inflated
+}
+
 /// A response's status and its body parsed as JSON (`Null` when empty).
 pub fn read(response: Response<Body>) -> (u16, Value) {
     let status = response.status().as_u16();
@@ -542,12 +552,7 @@ impl ApiRequest {
         let body = if raw_body.is_empty() {
             Value::Null
         } else if gzip {
-            use std::io::Read;
-            let mut inflated = Vec::new();
-            flate2::read::GzDecoder::new(raw_body.as_slice())
-                .read_to_end(&mut inflated)
-                .expect("a gzip body");
-            serde_json::from_slice(&inflated).expect("a JSON body")
+            serde_json::from_slice(&gunzip(&raw_body)).expect("a JSON body")
         } else {
             serde_json::from_slice(&raw_body).expect("a JSON body")
         };

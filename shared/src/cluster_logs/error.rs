@@ -20,6 +20,12 @@ pub enum ClusterLogError {
     ClusterNotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The answer would not fit one Lambda response (crate::http::encode).
+    #[error(
+        "The answer would be {0} bytes, more than one response may hold ({max}): ask for fewer logs with 'size', fewer fields with 'fields', or accept gzip",
+        max = crate::http::RESPONSE_MAX_BYTES
+    )]
+    TooLargeToSend(usize),
     /// A fault of ours outside the store (a body that did not serialize, an id collision).
     #[error("internal error: {0}")]
     Internal(String),
@@ -29,7 +35,7 @@ pub enum ClusterLogError {
 ///
 /// | status | code       | when |
 /// |--------|------------|------|
-/// | 400    | OCM-SL-400 | bad body, type, severity, length, parameter |
+/// | 400    | OCM-SL-400 | bad body, type, severity, length, parameter; an answer over 6 MB |
 /// | 401    | OCM-SL-401 | no or invalid credentials |
 /// | 403    | OCM-SL-403 | the caller lacks the role |
 /// | 404    | OCM-SL-404 | no such log or cluster (or not one the caller may read) |
@@ -61,7 +67,9 @@ impl ClusterLogError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ClusterLogError::Body(BodyError::TooLarge(_)) => ErrorCode::TooLarge,
-            ClusterLogError::BadRequest(_) | ClusterLogError::Body(_) => ErrorCode::BadRequest,
+            ClusterLogError::BadRequest(_)
+            | ClusterLogError::Body(_)
+            | ClusterLogError::TooLargeToSend(_) => ErrorCode::BadRequest,
             ClusterLogError::Auth(AuthError::MissingRole(_)) => ErrorCode::Forbidden,
             ClusterLogError::Auth(_) => ErrorCode::Unauthorized,
             ClusterLogError::NotFound(_) | ClusterLogError::ClusterNotFound(_) => {

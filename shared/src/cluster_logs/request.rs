@@ -66,14 +66,7 @@ pub fn respond(request: &Request, outcome: Result<Reply, ClusterLogError>) -> Re
             }
             response
         }
-        Err(too_large) => {
-            let error = ClusterLogError::BadRequest(format!(
-                "The answer would be {} bytes, more than one response may hold ({}): ask for fewer logs with 'size', fewer fields with 'fields', or accept gzip",
-                too_large.0,
-                crate::http::RESPONSE_MAX_BYTES
-            ));
-            error_response(request, &error)
-        }
+        Err(too_large) => error_response(request, &ClusterLogError::TooLargeToSend(too_large.0)),
     }
 }
 
