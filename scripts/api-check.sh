@@ -12,6 +12,12 @@ FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-5}"
 install_python_tools "$CLIENT_TEST_TOOLS"
 cargo run --quiet --locked -p devtools --bin create-tables
 
+# Waldur's tokens are checked by a stand-in for Waldur's /api/users/me/ (an identity service
+# outside the project), as `WALDUR_API_URL=... make dev` checks them.
+waldur_port=$(free_port)
+"$LOCAL/venv/bin/python" tests/clients/waldur_stand_in.py "$waldur_port" >"$LOCAL/api-check-waldur.log" 2>&1 &
+WALDUR_PID=$!
+export WALDUR_API_URL="http://127.0.0.1:$waldur_port"
 port=$(free_port)
 log="$LOCAL/api-check-server.log"
 RUST_LOG=warn serve_functions "$port" "$log"
@@ -19,7 +25,7 @@ RUST_LOG=warn serve_functions "$port" "$log"
 gateway_port=$(free_port)
 CORS_ORIGIN="http://127.0.0.1:5173"
 ALLOWED_ORIGINS="$CORS_ORIGIN" serve_gateway "$gateway_port" "$port" "$LOCAL/api-check-gateway.log"
-trap 'stop_gateway; stop_functions' EXIT
+trap 'stop_gateway; stop_functions; kill "$WALDUR_PID" 2>/dev/null || true' EXIT
 
 say "Writing the demo data set (make seed)"
 cargo run --quiet --locked -p devtools --bin seed
@@ -29,7 +35,7 @@ wait_for_routes "$port" "$reader" "$log"
 if [ "${CLIENTS:-1}" != 0 ]; then
   say "Running waldur-api-client and a browser's CORS requests against it, through the local gateway"
   PYTHONDONTWRITEBYTECODE=1 LOG_SERVICE_URL="http://127.0.0.1:$gateway_port" LOG_SERVICE_TOKEN="$reader" \
-    CORS_ALLOWED_ORIGIN="$CORS_ORIGIN" CLUSTER_LOG_TOKEN="$(local_token console-user service-logs-reader)" \
+    CORS_ALLOWED_ORIGIN="$CORS_ORIGIN" PYTHONPATH="$ROOT/tests/clients" CLUSTER_LOG_TOKEN="$(local_token console-user service-logs-reader)" \
     python -m pytest -p no:cacheprovider -q tests/clients
 fi
 

@@ -151,6 +151,12 @@ watch_env() {
     WATCH_ENV+=(--env-var "$name=${!name}")
   done
   WATCH_ENV+=(--env-var "RUST_LOG=${RUST_LOG:-info}")
+  # Waldur's own tokens on the system-log routes, when WALDUR_API_URL names a Waldur (https, or
+  # http on this machine): the functions run the deployed authorizer's check in-process.
+  if [ -n "${WALDUR_API_URL:-}" ]; then
+    WATCH_ENV+=(--env-var "WALDUR_API_URL=$WALDUR_API_URL")
+    WATCH_ENV+=(--env-var "WALDUR_TOKEN_CACHE_SECONDS=${WALDUR_TOKEN_CACHE_SECONDS:-60}")
+  fi
 }
 
 # serve_functions PORT LOG [CONCURRENCY]: every route on 127.0.0.1:PORT, as make dev serves them,

@@ -27,6 +27,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# The functions refuse at start a Waldur URL that would carry tokens in the clear: say it first.
+case "${WALDUR_API_URL:-}" in
+  "" | https://* | http://127.0.0.1* | http://localhost* | http://\[::1\]*) ;;
+  *) fail "WALDUR_API_URL must be https:// (or http:// to this machine): it carries users' tokens" ;;
+esac
+
 start_dynamodb_local "$DYNAMODB_PORT" "$LOCAL/dynamodb-data"
 say "Creating the tables declared in template.yaml"
 cargo run --quiet --locked -p devtools --bin create-tables
@@ -48,6 +54,11 @@ if [ -n "${ALLOWED_ORIGINS:-}" ]; then
   echo "    CORS:          pages from $ALLOWED_ORIGINS may call the API" >&2
 else
   echo "    CORS:          none; ALLOWED_ORIGINS=http://localhost:5173 make dev lets a page of that origin call the API" >&2
+fi
+if [ -n "${WALDUR_API_URL:-}" ]; then
+  echo "    Waldur tokens: system-log routes take 'Authorization: Token <key>', checked at $WALDUR_API_URL/api/users/me/" >&2
+else
+  echo "    Waldur tokens: off; WALDUR_API_URL=https://waldur.example.com make dev takes them on the system-log routes" >&2
 fi
 set -m # its own process group, so Ctrl-C and cleanup reach the functions it spawned
 cargo lambda watch --disable-cors -A 127.0.0.1 -P "$WATCH_PORT" "${WATCH_ENV[@]}" &

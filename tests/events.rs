@@ -93,13 +93,46 @@ async fn every_system_log_event_gets_200() {
     let http_events: Vec<String> = sample_event_files("system-logs-")
         .into_iter()
         .filter(|name| {
-            !name.starts_with("system-logs-ingest") && !name.starts_with("system-logs-cap")
+            !name.starts_with("system-logs-ingest")
+                && !name.starts_with("system-logs-cap")
+                && !name.starts_with("system-logs-authorizer")
         })
         .collect();
     assert_eq!(
         http_events, replayed,
         "every system-log API event file was replayed (tests/system_logs_ingest.rs replays the rest)"
     );
+}
+
+/// HomePort's list request as the system-log routes' Lambda authorizer receives it: the verdict
+/// on its Waldur token goes into the context, and the request goes on to the function.
+#[tokio::test]
+async fn the_authorizer_event_gets_its_waldur_tokens_verdict_in_the_context() {
+    let waldur = integration_tests::stand_ins::waldur().await;
+    let authorizer = shared::authorizer::Authorizer::new(shared::authorizer::JwtKeys::None)
+        .with_waldur(shared::waldur::WaldurUsers::new(&waldur.url).unwrap(), 60);
+    let event: aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request =
+        serde_json::from_str(
+            &std::fs::read_to_string(
+                integration_tests::workspace_root().join("events/system-logs-authorizer.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let answer = functions::system_logs_authorizer::handler(
+        &authorizer,
+        lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
+    )
+    .await
+    .unwrap();
+    let answer = serde_json::to_value(answer).unwrap();
+    assert_eq!(answer["isAuthorized"], true);
+    let verdict: serde_json::Value =
+        serde_json::from_str(answer["context"]["verdict"].as_str().unwrap()).unwrap();
+    assert_eq!(verdict["outcome"], "waldur");
+    assert_eq!(verdict["username"], "staff");
+    assert_eq!(verdict["reads_system_logs"], true);
+    assert_eq!(waldur.requests_for("/api/users/me/"), 1);
 }
 
 #[tokio::test]

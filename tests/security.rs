@@ -10,10 +10,14 @@ use integration_tests::{
     ApiRequest, CLUSTER_LOG_ROUTES, Caller, LOCAL_SECRET, SYSTEM_LOG_ROUTES, cluster_logs_state,
     invoke, read, register_cluster, sqs_message, system_logs_state,
 };
+use integration_tests::{stand_ins, system_logs_state_with_waldur};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
+use shared::authorizer::{Authorizer, JwtKeys};
 use shared::cluster_logs::ClusterLogsState;
 use shared::identity::Role;
+use shared::oidc::IssuerKeys;
+use shared::waldur::WaldurUsers;
 
 /// The organization that owns the cluster the matrix reads, and one that does not.
 const OWNER: &str = "acme";
@@ -140,9 +144,43 @@ async fn every_cluster_log_route_answers_each_identity_as_its_roles_and_organiza
     assert_eq!(checked, 9 * 6 * 2);
 }
 
+/// The authorization header of `caller` as the platform's issuer would sign it (the stand-in
+/// issuer), for the system-log routes' Lambda authorizer.
+fn as_issuer_token(caller: &Caller, issuer: &stand_ins::StandIn) -> Option<String> {
+    match caller {
+        Caller::Gateway {
+            user,
+            roles,
+            organization,
+        } => {
+            let mut claims =
+                json!({"sub": format!("sub-{user}"), "preferred_username": user, "groups": roles});
+            if let Some(organization) = organization {
+                claims["org_id"] = json!(organization);
+            }
+            Some(format!(
+                "Bearer {}",
+                stand_ins::issuer_token(issuer, claims)
+            ))
+        }
+        _ => None,
+    }
+}
+
 #[tokio::test]
 async fn every_system_log_route_answers_each_identity_as_its_roles_allow() {
-    let state = system_logs_state().await;
+    let waldur = stand_ins::waldur().await;
+    let issuer = stand_ins::issuer().await;
+    let state = system_logs_state_with_waldur(&waldur.url, 60).await;
+    // Deployed: the authorizer judges, the function (with no local mechanism) answers its verdict.
+    let deployed_state = shared::system_logs::SystemLogsState {
+        auth: shared::identity::Authenticator::new("groups", None),
+        store: state.store.clone(),
+    };
+    let authorizer = Authorizer::new(JwtKeys::Issuer(
+        IssuerKeys::new(&issuer.url, &[stand_ins::ISSUER_AUDIENCE.to_owned()]).unwrap(),
+    ))
+    .with_waldur(WaldurUsers::new(&waldur.url).unwrap(), 60);
     let record = shared::system_logs::SystemLogRecord::from_json(
         &json!({"created": "2026-11-01T10:00:00Z", "source": "api", "instance": "pod-1",
                 "level": "INFO", "logger_name": "waldur", "message": "hello", "context": {}})
@@ -153,26 +191,85 @@ async fn every_system_log_route_answers_each_identity_as_its_roles_allow() {
     let Some(Ok(shared::system_logs::Written::Stored(log))) = written.into_iter().next() else {
         panic!("stored");
     };
-    for (name, deployed) in identities() {
-        for caller in [deployed.clone(), as_local_token(&deployed)] {
+    // (identity, its Authorization header or claims, status): the roles' identities, and Waldur's
+    // tokens as HomePort sends them.
+    let mut identities: Vec<(String, Option<String>, Option<Caller>, u16)> = identities()
+        .into_iter()
+        .map(|(name, caller)| {
+            let expected = match name {
+                "no identity" => 401,
+                "system-logs-reader" => 200,
+                _ => 403,
+            };
+            (
+                name.to_owned(),
+                as_issuer_token(&caller, &issuer),
+                Some(caller),
+                expected,
+            )
+        })
+        .collect();
+    for (name, token, expected) in [
+        ("Waldur staff", stand_ins::STAFF_TOKEN, 200),
+        ("Waldur support", stand_ins::SUPPORT_TOKEN, 200),
+        ("Waldur user", stand_ins::USER_TOKEN, 403),
+        (
+            "token Waldur refuses",
+            "1111111111111111111111111111111111111111",
+            401,
+        ),
+        ("Waldur failing", stand_ins::BROKEN_TOKEN, 503),
+    ] {
+        identities.push((
+            name.to_owned(),
+            Some(format!("Token {token}")),
+            None,
+            expected,
+        ));
+    }
+    for (name, authorization, claims, expected) in identities {
+        let verdict = functions::system_logs_authorizer::handler(
+            &authorizer,
+            integration_tests::authorizer_event(authorization.as_deref()),
+        )
+        .await
+        .unwrap();
+        let mut ways = vec![(
+            "deployed",
+            &deployed_state,
+            Caller::LambdaAuthorizer(verdict.context),
+            None,
+        )];
+        match &claims {
+            Some(caller) => {
+                ways.push(("JWT authorizer claims", &state, caller.clone(), None));
+                ways.push(("local token", &state, as_local_token(caller), None));
+            }
+            None => ways.push(("make dev", &state, Caller::Anonymous, authorization.clone())),
+        }
+        for (way, state, caller, header) in ways {
             for (route, _) in SYSTEM_LOG_ROUTES {
                 let path = route.replace("{id}", &log.id.to_string());
                 for method in ["GET", "HEAD"] {
-                    let mut request = ApiRequest::system(method, route, &path);
+                    let mut request =
+                        ApiRequest::system(method, route, &path).caller(caller.clone());
                     if route.contains("{id}") {
                         request = request.path_parameter("id", &log.id.to_string());
                     }
-                    let answer = request.caller(caller.clone()).answer(&state).await;
-                    let expected = match name {
-                        "no identity" => 401,
-                        "system-logs-reader" => 200,
-                        _ => 403,
-                    };
-                    assert_eq!(answer.status, expected, "{name} {method} {path}");
+                    if let Some(header) = &header {
+                        request = request.header("authorization", header);
+                    }
+                    let answer = request.answer(state).await;
+                    assert_eq!(answer.status, expected, "{name} ({way}) {method} {path}");
                 }
             }
         }
     }
+    assert_eq!(
+        waldur.requests_for("/api/users/me/"),
+        4 * 2 + (1 + 2 * SYSTEM_LOG_ROUTES.len()),
+        "one lookup per definite key per process (the authorizer's and make dev's); a failing Waldur is asked every time"
+    );
 }
 
 #[tokio::test]
@@ -363,6 +460,9 @@ async fn tokens_secrets_and_authorization_headers_never_reach_the_logs() {
     let secrets = [
         good.clone(),
         forged.clone(),
+        stand_ins::STAFF_TOKEN.to_owned(),
+        stand_ins::BROKEN_TOKEN.to_owned(),
+        "2222222222222222222222222222222222222222".to_owned(),
         LOCAL_SECRET.to_owned(),
         "hunter2-password".to_owned(),
         "tok-3f9a8b7c6d5e".to_owned(),
@@ -408,6 +508,29 @@ async fn tokens_secrets_and_authorization_headers_never_reach_the_logs() {
         .answer(&system)
         .await;
     assert_eq!(answer.status, 401);
+    // Waldur's keys, allowed, refused and unanswered, in-process and through the authorizer.
+    let waldur = stand_ins::waldur().await;
+    let with_waldur = system_logs_state_with_waldur(&waldur.url, 60).await;
+    let authorizer =
+        Authorizer::new(JwtKeys::None).with_waldur(WaldurUsers::new(&waldur.url).unwrap(), 60);
+    for key in [
+        stand_ins::STAFF_TOKEN,
+        stand_ins::BROKEN_TOKEN,
+        "2222222222222222222222222222222222222222",
+    ] {
+        let header = format!("Token {key}");
+        ApiRequest::system("GET", "/", "/")
+            .caller(Caller::Anonymous)
+            .header("authorization", &header)
+            .answer(&with_waldur)
+            .await;
+        functions::system_logs_authorizer::handler(
+            &authorizer,
+            integration_tests::authorizer_event(Some(&header)),
+        )
+        .await
+        .unwrap();
+    }
     // Queued messages that are refused, and one that is stored.
     let ingest = functions::cluster_logs_ingest::IngestState {
         store: state.store.clone(),

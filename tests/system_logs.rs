@@ -815,3 +815,298 @@ async fn a_first_page_is_read_with_the_counts_and_a_page_past_the_end_reads_no_l
         calls.permissions()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Waldur's own tokens. HomePort and waldur-api-client send `Authorization: Token <key>`; only
+// Waldur can say whose key it is (a stand-in answers `/api/users/me/` for Waldur; the logs are in
+// DynamoDB Local). Under `make dev` the functions run the check in-process; deployed, the
+// system-log routes' Lambda authorizer runs it and hands the verdict over in the context.
+
+mod waldur_tokens {
+    use super::*;
+    use integration_tests::stand_ins::{
+        self, BROKEN_TOKEN, SLOW_TOKEN, STAFF_TOKEN, SUPPORT_TOKEN, USER_TOKEN,
+    };
+    use integration_tests::{authorizer_event, system_logs_state_with_waldur};
+    use shared::authorizer::{Authorizer, JwtKeys};
+    use shared::oidc::IssuerKeys;
+    use shared::waldur::WaldurUsers;
+
+    /// A request as HomePort sends it: `Authorization: Token <key>`.
+    fn homeport(route: &str, token: &str) -> ApiRequest {
+        ApiRequest::system("GET", route, route)
+            .caller(Caller::Anonymous)
+            .header("authorization", &format!("Token {token}"))
+            .header("accept-encoding", "gzip, deflate, br, zstd")
+    }
+
+    fn local_token(secret: &str) -> String {
+        let now = OffsetDateTime::now_utc().unix_timestamp() as u64;
+        devtools::local_token::LocalClaims::new("jdoe", &["system-logs-reader"], now, 600)
+            .sign(secret, "groups")
+            .unwrap()
+    }
+
+    fn detail(answer: &Answer) -> &str {
+        answer.body["detail"].as_str().unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn waldur_staff_and_support_read_system_logs_with_their_waldur_tokens() {
+        let waldur = stand_ins::waldur().await;
+        let state = system_logs_state_with_waldur(&waldur.url, 60).await;
+        seed(&state, 3).await;
+        for token in [STAFF_TOKEN, SUPPORT_TOKEN] {
+            let answer = homeport("/", token).answer(&state).await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            assert_eq!(answer.header("x-result-count"), Some("3"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_plain_waldur_user_is_forbidden_in_drf_words() {
+        let waldur = stand_ins::waldur().await;
+        let state = system_logs_state_with_waldur(&waldur.url, 60).await;
+        let answer = homeport("/", USER_TOKEN).answer(&state).await;
+        assert_eq!(answer.status, 403);
+        assert_eq!(
+            answer.body,
+            json!({"detail": "You do not have permission to perform this action."})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_waldur_refuses_is_401_invalid_token() {
+        let waldur = stand_ins::waldur().await;
+        let state = system_logs_state_with_waldur(&waldur.url, 60).await;
+        let answer = homeport("/", "ffffffffffffffffffffffffffffffffffffffff")
+            .answer(&state)
+            .await;
+        assert_eq!(answer.status, 401);
+        assert_eq!(answer.body, json!({"detail": "Invalid token."}));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_slow_or_failing_waldur_is_503_with_retry_after_never_allowed() {
+        let nowhere = system_logs_state_with_waldur(&stand_ins::nowhere(), 60).await;
+        let waldur = stand_ins::waldur().await;
+        let state = system_logs_state_with_waldur(&waldur.url, 60).await;
+        let unreachable = homeport("/", STAFF_TOKEN).answer(&nowhere).await;
+        let slow = homeport("/stats/", SLOW_TOKEN).answer(&state).await;
+        let failing = homeport("/instances/", BROKEN_TOKEN).answer(&state).await;
+        for (case, answer) in [
+            ("unreachable", unreachable),
+            ("slow", slow),
+            ("502", failing),
+        ] {
+            assert_eq!(answer.status, 503, "{case}: {}", answer.body);
+            assert!(answer.header("retry-after").is_some(), "{case}");
+            assert!(detail(&answer).contains("retry"), "{case}: {}", answer.body);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_page_of_requests_costs_one_lookup_per_token_and_the_cache_expires() {
+        let waldur = stand_ins::waldur().await;
+        let state = system_logs_state_with_waldur(&waldur.url, 1).await;
+        // HomePort's system-logs page: the list, the stats and the instances, then the next page.
+        for route in ["/", "/stats/", "/instances/", "/"] {
+            let answer = homeport(route, STAFF_TOKEN).answer(&state).await;
+            assert_eq!(answer.status, 200, "{route}: {}", answer.body);
+        }
+        assert_eq!(waldur.requests_for("/api/users/me/"), 1);
+        // A refused token is remembered too; an unavailable answer never is.
+        for _ in 0..3 {
+            homeport("/", "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee")
+                .answer(&state)
+                .await;
+        }
+        for _ in 0..2 {
+            homeport("/", BROKEN_TOKEN).answer(&state).await;
+        }
+        assert_eq!(waldur.requests(), 1 + 1 + 2);
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        homeport("/", STAFF_TOKEN).answer(&state).await;
+        assert_eq!(
+            waldur.requests(),
+            5,
+            "asked again once the cache time passed"
+        );
+    }
+
+    #[tokio::test]
+    async fn local_bearer_tokens_keep_working_beside_waldur_tokens() {
+        let waldur = stand_ins::waldur().await;
+        let state = system_logs_state_with_waldur(&waldur.url, 60).await;
+        let token = local_token(integration_tests::LOCAL_SECRET);
+        let answer = ApiRequest::system("GET", "/", "/")
+            .caller(Caller::LocalToken(token))
+            .answer(&state)
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(waldur.requests(), 0, "a JWT never goes to Waldur");
+    }
+
+    /// The deployed chain: the authorizer judges API Gateway's authorizer event, and the function
+    /// answers the request that carries the authorizer's context.
+    async fn through_the_authorizer(
+        authorizer: &Authorizer,
+        state: &SystemLogsState,
+        authorization: Option<&str>,
+    ) -> Answer {
+        let verdict =
+            functions::system_logs_authorizer::handler(authorizer, authorizer_event(authorization))
+                .await
+                .unwrap();
+        assert!(
+            verdict.is_authorized,
+            "the function, not API Gateway, answers"
+        );
+        ApiRequest::system("GET", "/", "/")
+            .caller(Caller::LambdaAuthorizer(verdict.context))
+            .answer(state)
+            .await
+    }
+
+    #[tokio::test]
+    async fn deployed_the_authorizer_takes_waldur_tokens_and_the_issuers_jwts() {
+        let waldur = stand_ins::waldur().await;
+        let issuer = stand_ins::issuer().await;
+        let authorizer = Authorizer::new(JwtKeys::Issuer(
+            IssuerKeys::new(&issuer.url, &[stand_ins::ISSUER_AUDIENCE.to_owned()]).unwrap(),
+        ))
+        .with_waldur(WaldurUsers::new(&waldur.url).unwrap(), 60);
+        // Deployed, the functions have no local mechanism: only the context counts.
+        let local = system_logs_state().await;
+        let state = SystemLogsState {
+            auth: shared::identity::Authenticator::new("groups", None),
+            store: local.store.clone(),
+        };
+        seed(&state, 2).await;
+        let token = |scheme: &str, token: &str| format!("{scheme} {token}");
+        let reader = stand_ins::issuer_token(&issuer, json!({"groups": ["system-logs-reader"]}));
+        let no_role = stand_ins::issuer_token(&issuer, json!({"groups": []}));
+        let other_audience = stand_ins::issuer_token(
+            &issuer,
+            json!({"aud": "someone-else", "groups": ["system-logs-reader"]}),
+        );
+        let cognito_style = stand_ins::issuer_token(
+            &issuer,
+            json!({"aud": null, "client_id": stand_ins::ISSUER_AUDIENCE, "groups": ["system-logs-reader"]}),
+        );
+        let expired = stand_ins::issuer_token(
+            &issuer,
+            json!({"exp": 1_000_000_000, "groups": ["system-logs-reader"]}),
+        );
+        let forged = local_token("guessed");
+        let cases: [(&str, Option<String>, u16, &str); 10] = [
+            ("Waldur staff", Some(token("Token", STAFF_TOKEN)), 200, ""),
+            (
+                "Waldur user",
+                Some(token("Token", USER_TOKEN)),
+                403,
+                "You do not have permission to perform this action.",
+            ),
+            (
+                "refused by Waldur",
+                Some(token("Token", "0000000000000000000000000000000000000000")),
+                401,
+                "Invalid token.",
+            ),
+            (
+                "no credentials",
+                None,
+                401,
+                "Authentication credentials were not provided.",
+            ),
+            ("issuer's JWT", Some(token("Bearer", &reader)), 200, ""),
+            (
+                "client_id audience",
+                Some(token("Bearer", &cognito_style)),
+                200,
+                "",
+            ),
+            (
+                "JWT without the role",
+                Some(token("Bearer", &no_role)),
+                403,
+                "You do not have permission to perform this action.",
+            ),
+            (
+                "another audience",
+                Some(token("Bearer", &other_audience)),
+                401,
+                "Invalid token.",
+            ),
+            (
+                "expired",
+                Some(token("Bearer", &expired)),
+                401,
+                "Invalid token.",
+            ),
+            (
+                "HS256 forgery",
+                Some(token("Bearer", &forged)),
+                401,
+                "Invalid token.",
+            ),
+        ];
+        for (case, authorization, status, expected) in cases {
+            let answer =
+                through_the_authorizer(&authorizer, &state, authorization.as_deref()).await;
+            assert_eq!(answer.status, status, "{case}: {}", answer.body);
+            if status != 200 {
+                assert_eq!(detail(&answer), expected, "{case}");
+            }
+        }
+        assert_eq!(
+            issuer.requests_for("/keys"),
+            1,
+            "the issuer's keys are fetched once"
+        );
+    }
+
+    #[tokio::test]
+    async fn deployed_an_unreachable_waldur_or_issuer_is_503_never_allowed() {
+        let authorizer = Authorizer::new(JwtKeys::Issuer(
+            IssuerKeys::new(
+                &stand_ins::nowhere(),
+                &[stand_ins::ISSUER_AUDIENCE.to_owned()],
+            )
+            .unwrap(),
+        ))
+        .with_waldur(WaldurUsers::new(&stand_ins::nowhere()).unwrap(), 60);
+        let state = SystemLogsState {
+            auth: shared::identity::Authenticator::new("groups", None),
+            store: system_logs_state().await.store,
+        };
+        let issuer = stand_ins::issuer().await;
+        let jwt = stand_ins::issuer_token(&issuer, json!({"groups": ["system-logs-reader"]}));
+        for authorization in [format!("Token {STAFF_TOKEN}"), format!("Bearer {jwt}")] {
+            let answer = through_the_authorizer(&authorizer, &state, Some(&authorization)).await;
+            assert_eq!(answer.status, 503, "{authorization}: {}", answer.body);
+            assert!(answer.header("retry-after").is_some());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tampered_authorizer_context_fails_closed() {
+        let state = SystemLogsState {
+            auth: shared::identity::Authenticator::new("groups", None),
+            store: system_logs_state().await.store,
+        };
+        for verdict in [
+            "{\"outcome\":\"allowed\"}",
+            "not json",
+            "{\"outcome\":\"waldur\"}",
+        ] {
+            let context =
+                std::collections::HashMap::from([("verdict".to_owned(), verdict.to_owned())]);
+            let answer = ApiRequest::system("GET", "/", "/")
+                .caller(Caller::LambdaAuthorizer(context))
+                .answer(&state)
+                .await;
+            assert_eq!(answer.status, 401, "{verdict}");
+        }
+    }
+}

@@ -130,7 +130,7 @@ fn local_tokens_cannot_be_switched_on_in_the_deployed_template() {
 }
 
 #[test]
-fn every_route_requires_the_jwt_authorizer() {
+fn every_route_requires_an_authorizer_and_the_system_log_routes_take_waldur_tokens() {
     let template = template();
     let api = &template.resources["HttpApi"].properties;
     let default = get(api, &["Auth", "DefaultAuthorizer"])
@@ -142,18 +142,82 @@ fn every_route_requires_the_jwt_authorizer() {
         get(authorizer, &["JwtConfiguration", "issuer"]).is_some(),
         "it is a JWT authorizer"
     );
+    let lambda = get(api, &["Auth", "Authorizers", "SystemLogsAuthorizer"])
+        .expect("the system-log routes' Lambda authorizer");
+    assert_eq!(
+        get(lambda, &["FunctionArn"]).map(text).as_deref(),
+        Some("!GetAtt SystemLogsAuthorizerFunction.Arn")
+    );
+    assert_eq!(
+        get(lambda, &["EnableSimpleResponses"]),
+        Some(&Value::Bool(true))
+    );
+    assert_eq!(
+        get(lambda, &["AuthorizerPayloadFormatVersion"])
+            .map(text)
+            .as_deref(),
+        Some("2.0")
+    );
+    // No API Gateway cache: an unavailable Waldur must not be remembered for everyone.
+    assert_eq!(
+        get(lambda, &["Identity", "ReauthorizeEvery"])
+            .map(text)
+            .as_deref(),
+        Some("0")
+    );
     for (name, function) in template.functions() {
+        let binary = get(&function.metadata, &["BuildProperties", "Binary"])
+            .map(text)
+            .unwrap_or_default();
         if let Some(Value::Mapping(events)) = get(&function.properties, &["Events"]) {
             for event in events.values() {
+                if get(event, &["Type"]).map(text).as_deref() != Some("HttpApi") {
+                    continue;
+                }
                 let auth = get(event, &["Properties", "Auth", "Authorizer"]).map(text);
-                assert_ne!(
-                    auth.as_deref(),
-                    Some("NONE"),
-                    "{name} opts out of the authorizer"
+                let path = get(event, &["Properties", "Path"])
+                    .map(text)
+                    .unwrap_or_default();
+                let expected = path
+                    .starts_with("/api/system-logs/")
+                    .then_some("SystemLogsAuthorizer");
+                assert_eq!(auth.as_deref(), expected, "{name} {path}");
+                assert!(
+                    path.starts_with("/api/system-logs/") == binary.starts_with("system-logs-"),
+                    "{name}"
                 );
             }
         }
     }
+    let authorizer = &template.resources["SystemLogsAuthorizerFunction"].properties;
+    for (variable, parameter) in [
+        ("WALDUR_API_URL", "!Ref WaldurApiUrl"),
+        ("WALDUR_TOKEN_CACHE_SECONDS", "!Ref WaldurTokenCacheSeconds"),
+        ("JWT_ISSUER", "!Ref JwtIssuer"),
+    ] {
+        assert_eq!(
+            get(authorizer, &["Environment", "Variables", variable])
+                .map(text)
+                .as_deref(),
+            Some(parameter)
+        );
+    }
+    assert_eq!(
+        get(authorizer, &["Policies"]),
+        Some(&Value::Sequence(Vec::new())),
+        "the authorizer touches no AWS resource"
+    );
+    let waldur = &template.parameters["WaldurApiUrl"];
+    assert_eq!(get(waldur, &["Default"]).map(text).as_deref(), Some(""));
+    assert_eq!(
+        get(
+            &template.parameters["WaldurTokenCacheSeconds"],
+            &["Default"]
+        )
+        .map(text)
+        .as_deref(),
+        Some("60")
+    );
 }
 
 /// (method, path, binary) of every HTTP route the template deploys.

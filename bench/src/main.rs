@@ -38,7 +38,7 @@ const INGEST_BATCH: usize = 10_000;
 const SEED_SPAN: time::Duration = time::Duration::days(8);
 
 /// The functions, by crate name, with the sample event each is fed when warm.
-const FUNCTIONS: [&str; 14] = [
+const FUNCTIONS: [&str; 15] = [
     "cluster-logs-create",
     "cluster-logs-delete",
     "cluster-logs-get",
@@ -47,6 +47,7 @@ const FUNCTIONS: [&str; 14] = [
     "cluster-logs-list-by-cluster",
     "cluster-logs-list-by-uuid",
     "openapi-spec",
+    "system-logs-authorizer",
     "system-logs-cap",
     "system-logs-ingest",
     "system-logs-instances",

@@ -12,7 +12,7 @@ pub async fn handler(state: &ClusterLogsState, request: Request) -> Result<Respo
 }
 
 async fn create(state: &ClusterLogsState, request: &Request) -> Result<Reply, ClusterLogError> {
-    let caller = state.auth.authenticate(request)?;
+    let caller = state.auth.authenticate(request).await?;
     caller.require(Role::ServiceLogsWriter)?;
     let draft: ClusterLogDraft = shared::http::json_body(request)?;
     let mut log = draft.into_cluster_log(&caller, time::OffsetDateTime::now_utc())?;

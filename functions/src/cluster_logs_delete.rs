@@ -10,7 +10,7 @@ pub async fn handler(state: &ClusterLogsState, request: Request) -> Result<Respo
 }
 
 async fn delete(state: &ClusterLogsState, request: &Request) -> Result<Reply, ClusterLogError> {
-    let caller = state.auth.authenticate(request)?;
+    let caller = state.auth.authenticate(request).await?;
     caller.require(Role::ServiceLogsAdmin)?;
     let id = shared::http::path_param(request, "id").unwrap_or_default();
     // An admin without the internal role cannot see internal logs, so cannot delete them either.

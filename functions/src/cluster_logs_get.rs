@@ -11,7 +11,7 @@ pub async fn handler(state: &ClusterLogsState, request: Request) -> Result<Respo
 }
 
 async fn get(state: &ClusterLogsState, request: &Request) -> Result<Reply, ClusterLogError> {
-    let caller = state.auth.authenticate(request)?;
+    let caller = state.auth.authenticate(request).await?;
     let audience = Audience::of(&caller);
     let id = shared::http::path_param(request, "id").unwrap_or_default();
     let not_found = || ClusterLogError::NotFound(id.to_owned());

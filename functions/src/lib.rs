@@ -11,6 +11,7 @@ pub mod cluster_logs_list;
 pub mod cluster_logs_list_by_cluster;
 pub mod cluster_logs_list_by_uuid;
 pub mod openapi_spec;
+pub mod system_logs_authorizer;
 pub mod system_logs_cap;
 pub mod system_logs_ingest;
 pub mod system_logs_instances;

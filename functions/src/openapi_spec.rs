@@ -34,7 +34,7 @@ const METADATA: Metadata = Metadata {
 };
 
 pub async fn handler(auth: &Authenticator, request: Request) -> Result<Response<Body>, Error> {
-    let outcome = match auth.authenticate(&request) {
+    let outcome = match auth.authenticate(&request).await {
         Err(error) => Err(ClusterLogError::Auth(error)),
         Ok(_) => match request.uri().path().trim_end_matches('/') {
             path if path == BASE_PATH => Reply::ok(METADATA),

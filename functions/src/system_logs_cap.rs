@@ -4,7 +4,7 @@
 
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
-use shared::system_logs::{CapReport, Source, SystemLogStore, SystemLogsState};
+use shared::system_logs::{CapReport, Source, SystemLogStore};
 
 #[derive(Debug, Clone)]
 pub struct CapState {
@@ -16,7 +16,7 @@ pub struct CapState {
 impl CapState {
     pub async fn from_env() -> Result<Self, shared::dynamo::StoreError> {
         Ok(Self {
-            store: SystemLogsState::from_env().await?.store,
+            store: SystemLogStore::from_env().await?,
             max_per_source: shared::system_logs::max_per_source_from_env()?,
         })
     }

@@ -13,7 +13,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
 use shared::system_logs::cloudwatch::{StreamMapping, record_from_line};
-use shared::system_logs::{SystemLogRecord, SystemLogStore, SystemLogsState, WriteError, Written};
+use shared::system_logs::{SystemLogRecord, SystemLogStore, WriteError, Written};
 use shared::telemetry::redact;
 
 /// What the function holds across invocations: built once at cold start.
@@ -26,7 +26,7 @@ pub struct IngestState {
 impl IngestState {
     pub async fn from_env() -> Result<Self, shared::dynamo::StoreError> {
         Ok(Self {
-            store: SystemLogsState::from_env().await?.store,
+            store: SystemLogStore::from_env().await?,
             mapping: StreamMapping::from_env()?,
         })
     }

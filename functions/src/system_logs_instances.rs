@@ -20,7 +20,7 @@ pub async fn handler(state: &SystemLogsState, request: Request) -> Result<Respon
 }
 
 async fn instances(state: &SystemLogsState, request: &Request) -> Result<Reply, SystemLogError> {
-    request::admit(state, request)?;
+    request::admit(state, request).await?;
     let spec = request::page(request)?;
     let aggregates = state.store.aggregates().await?;
     let count = aggregates.len() as u64;

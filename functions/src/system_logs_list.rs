@@ -11,7 +11,7 @@ pub async fn handler(state: &SystemLogsState, request: Request) -> Result<Respon
 }
 
 async fn list(state: &SystemLogsState, request: &Request) -> Result<Reply, SystemLogError> {
-    request::admit(state, request)?;
+    request::admit(state, request).await?;
     let (filter, ordering, page) = request::list_request(request)?;
     let found = state.store.list(&filter, &ordering, &page).await?;
     let body: Vec<SystemLogView> = found.logs.iter().map(SystemLogView::from).collect();

@@ -10,7 +10,7 @@ pub async fn handler(state: &SystemLogsState, request: Request) -> Result<Respon
 }
 
 async fn retrieve(state: &SystemLogsState, request: &Request) -> Result<Reply, SystemLogError> {
-    request::admit(state, request)?;
+    request::admit(state, request).await?;
     // As DRF: the filters are validated first, then the id is looked up.
     let filter = request::filter(request)?;
     let id: i64 = shared::http::path_param(request, "id")

@@ -25,7 +25,7 @@ pub async fn handler(state: &SystemLogsState, request: Request) -> Result<Respon
 }
 
 async fn stats(state: &SystemLogsState, request: &Request) -> Result<Reply, SystemLogError> {
-    request::admit(state, request)?;
+    request::admit(state, request).await?;
     let (aggregates, total_size_bytes) =
         tokio::try_join!(state.store.aggregates(), state.store.size_bytes())?;
     let instances = aggregates

@@ -1,16 +1,22 @@
 //! Who is calling: the verified claims of the caller's token, and the roles they carry.
 //!
-//! Deployed, API Gateway's JWT authorizer verifies the token and hands the claims over in the
-//! request context; nothing else is trusted. Locally there is no API Gateway, so a token signed
-//! with `LOCAL_TOKEN_SECRET` (HS256, minted by `make token`) stands in for it. template.yaml pins
-//! that variable to an empty string, which switches the local mechanism off (a test proves it).
-//! Every path that does not end in verified claims is a 401: the check fails closed.
+//! Deployed, API Gateway verifies the token and hands the outcome over in the request context:
+//! the JWT authorizer's claims (cluster-log routes), or the system-log Lambda authorizer's
+//! [`Verdict`] (crate::authorizer); nothing else is trusted. Locally there is no API Gateway, so
+//! the functions run the same [`Authorizer`] in-process, with a token signed with
+//! `LOCAL_TOKEN_SECRET` (HS256, minted by `make token`) standing in for the issuer's. template.yaml
+//! pins that variable to an empty string, which switches the local mechanism off (a test proves
+//! it). Every path that does not end in verified claims is a 401: the check fails closed.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::DecodingKey;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
+
+pub use crate::authorizer::LOCAL_TOKEN_ISSUER;
+use crate::authorizer::{Authorizer, JwtKeys, VERDICT_CONTEXT_KEY, Verdict};
 
 /// Environment variable naming the claim that holds the caller's roles.
 pub const ROLES_CLAIM_VAR: &str = "ROLES_CLAIM";
@@ -18,8 +24,6 @@ pub const ROLES_CLAIM_VAR: &str = "ROLES_CLAIM";
 pub const ORGANIZATION_CLAIM_VAR: &str = "ORGANIZATION_CLAIM";
 /// Environment variable holding the local token secret; empty or unset switches local tokens off.
 pub const LOCAL_TOKEN_SECRET_VAR: &str = "LOCAL_TOKEN_SECRET";
-/// The issuer written into, and required of, local tokens.
-pub const LOCAL_TOKEN_ISSUER: &str = "log-service-local";
 const DEFAULT_ROLES_CLAIM: &str = "groups";
 const DEFAULT_ORGANIZATION_CLAIM: &str = "org_id";
 
@@ -65,6 +69,9 @@ pub enum AuthError {
     InvalidToken,
     #[error("The caller lacks the '{}' role", .0.name())]
     MissingRole(Role),
+    /// The service that checks the token (Waldur, the issuer's keys) gave no answer: 503.
+    #[error("The token cannot be checked now")]
+    Unavailable,
 }
 
 /// The verified caller of one request.
@@ -100,22 +107,14 @@ impl Caller {
 }
 
 /// Turns a request into its verified [`Caller`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Authenticator {
     roles_claim: String,
     organization_claim: String,
-    local_key: Option<DecodingKey>,
-}
-
-impl std::fmt::Debug for Authenticator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print the key.
-        f.debug_struct("Authenticator")
-            .field("roles_claim", &self.roles_claim)
-            .field("organization_claim", &self.organization_claim)
-            .field("local_tokens", &self.local_key.is_some())
-            .finish()
-    }
+    /// Locally only: the authorizer API Gateway would run, run in-process.
+    local: Option<Arc<Authorizer>>,
+    /// The local secret, kept to rebuild the local authorizer when Waldur is added.
+    local_secret: Option<Arc<str>>,
 }
 
 impl Authenticator {
@@ -125,13 +124,16 @@ impl Authenticator {
             "" => DEFAULT_ROLES_CLAIM.to_owned(),
             name => name.to_owned(),
         };
-        let local_key = local_secret
+        let local_secret: Option<Arc<str>> = local_secret
             .filter(|secret| !secret.is_empty())
-            .map(|secret| DecodingKey::from_secret(secret.as_bytes()));
+            .map(Arc::from);
         Self {
             roles_claim,
             organization_claim: DEFAULT_ORGANIZATION_CLAIM.to_owned(),
-            local_key,
+            local: local_secret
+                .as_deref()
+                .map(|secret| Arc::new(Authorizer::new(local_keys(secret)))),
+            local_secret,
         }
     }
 
@@ -139,6 +141,20 @@ impl Authenticator {
     pub fn with_organization_claim(mut self, claim: &str) -> Self {
         if !claim.trim().is_empty() {
             claim.trim().clone_into(&mut self.organization_claim);
+        }
+        self
+    }
+
+    /// Locally, also takes the tokens of the Waldur at `users` (as the system-log routes'
+    /// authorizer does deployed). Without local tokens there is nothing local to extend.
+    pub fn with_local_waldur(
+        mut self,
+        users: crate::waldur::WaldurUsers,
+        cache_seconds: u64,
+    ) -> Self {
+        if let Some(secret) = self.local_secret.as_deref() {
+            let authorizer = Authorizer::new(local_keys(secret)).with_waldur(users, cache_seconds);
+            self.local = Some(Arc::new(authorizer));
         }
         self
     }
@@ -151,20 +167,72 @@ impl Authenticator {
             .with_organization_claim(&organization_claim)
     }
 
-    pub fn local_tokens_enabled(&self) -> bool {
-        self.local_key.is_some()
+    /// [`Self::from_env`], taking Waldur's tokens locally when `WALDUR_API_URL` is set.
+    pub fn from_env_with_waldur() -> Result<Self, crate::web::WebError> {
+        let authenticator = Self::from_env();
+        Ok(match crate::waldur::WaldurUsers::from_env()? {
+            Some(users) => {
+                authenticator.with_local_waldur(users, crate::waldur::cache_seconds_from_env())
+            }
+            None => authenticator,
+        })
     }
 
-    pub fn authenticate(&self, request: &Request) -> Result<Caller, AuthError> {
+    pub fn local_tokens_enabled(&self) -> bool {
+        self.local.is_some()
+    }
+
+    pub fn takes_local_waldur_tokens(&self) -> bool {
+        self.local
+            .as_deref()
+            .is_some_and(Authorizer::takes_waldur_tokens)
+    }
+
+    pub async fn authenticate(&self, request: &Request) -> Result<Caller, AuthError> {
         if let Some(claims) = authorizer_claims(request) {
             return self.caller_from(claims);
         }
-        let Some(key) = &self.local_key else {
+        if let Some(verdict) = authorizer_verdict(request) {
+            return self.caller_judged(verdict);
+        }
+        let Some(local) = &self.local else {
             return Err(AuthError::MissingCredentials);
         };
-        let token = bearer_token(request)?;
-        let claims = verify_local_token(token, key)?;
-        self.caller_from(&claims)
+        let authorization = request
+            .headers()
+            .get(lambda_http::http::header::AUTHORIZATION)
+            .map(|value| value.to_str().unwrap_or_default());
+        let verdict = local.verdict(authorization).await;
+        self.caller_judged(verdict)
+    }
+
+    fn caller_judged(&self, verdict: Verdict) -> Result<Caller, AuthError> {
+        match verdict {
+            Verdict::Verified { claims } => self.caller_from(&claims),
+            Verdict::Waldur {
+                subject,
+                username,
+                email,
+                first_name,
+                last_name,
+                reads_system_logs,
+            } => Ok(Caller {
+                subject,
+                username: Some(username).filter(|name| !name.is_empty()),
+                email,
+                first_name,
+                last_name,
+                roles: if reads_system_logs {
+                    BTreeSet::from([Role::SystemLogsReader.name().to_owned()])
+                } else {
+                    BTreeSet::new()
+                },
+                organization: None,
+            }),
+            Verdict::MissingCredentials => Err(AuthError::MissingCredentials),
+            Verdict::InvalidToken => Err(AuthError::InvalidToken),
+            Verdict::Unavailable => Err(AuthError::Unavailable),
+        }
     }
 
     fn caller_from(&self, claims: &HashMap<String, String>) -> Result<Caller, AuthError> {
@@ -190,52 +258,44 @@ impl Authenticator {
     }
 }
 
-/// Claims that API Gateway's JWT authorizer verified, if this request went through one.
-fn authorizer_claims(request: &Request) -> Option<&HashMap<String, String>> {
+fn local_keys(secret: &str) -> JwtKeys {
+    JwtKeys::Local(DecodingKey::from_secret(secret.as_bytes()))
+}
+
+fn authorizer_context(
+    request: &Request,
+) -> Option<&lambda_http::aws_lambda_events::apigw::ApiGatewayRequestAuthorizer> {
     match request.request_context_ref()? {
-        RequestContext::ApiGatewayV2(context) => context
-            .authorizer
-            .as_ref()?
-            .jwt
-            .as_ref()
-            .map(|jwt| &jwt.claims)
-            .filter(|claims| !claims.is_empty()),
+        RequestContext::ApiGatewayV2(context) => context.authorizer.as_ref(),
         _ => None,
     }
 }
 
-fn bearer_token(request: &Request) -> Result<&str, AuthError> {
-    let header = request
-        .headers()
-        .get(lambda_http::http::header::AUTHORIZATION)
-        .ok_or(AuthError::MissingCredentials)?;
-    let value = header.to_str().map_err(|_| AuthError::InvalidToken)?;
-    match value.split_once(' ') {
-        // Waldur's clients say `Token <token>`, OIDC clients `Bearer <token>`: both carry the same JWT.
-        Some((scheme, token))
-            if (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
-                && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(AuthError::InvalidToken),
-    }
+/// Claims that API Gateway's JWT authorizer verified, if this request went through one.
+fn authorizer_claims(request: &Request) -> Option<&HashMap<String, String>> {
+    authorizer_context(request)?
+        .jwt
+        .as_ref()
+        .map(|jwt| &jwt.claims)
+        .filter(|claims| !claims.is_empty())
 }
 
-/// Verifies a local HS256 token and flattens its claims to strings, as API Gateway does.
-fn verify_local_token(
-    token: &str,
-    key: &DecodingKey,
-) -> Result<HashMap<String, String>, AuthError> {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_issuer(&[LOCAL_TOKEN_ISSUER]);
-    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-    validation.validate_aud = false;
-    let data =
-        jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, key, &validation)
-            .map_err(|_| AuthError::InvalidToken)?;
-    Ok(data
-        .claims
+/// The verdict of the system-log routes' Lambda authorizer, if this request went through it.
+fn authorizer_verdict(request: &Request) -> Option<Verdict> {
+    let value = authorizer_context(request)?
+        .fields
+        .get(VERDICT_CONTEXT_KEY)?;
+    Some(match value.as_str() {
+        Some(text) => Verdict::from_context(text),
+        None => Verdict::InvalidToken,
+    })
+}
+
+/// A token's claims as strings, as API Gateway flattens them (non-strings as their JSON text).
+pub fn flatten_claims(
+    claims: serde_json::Map<String, serde_json::Value>,
+) -> HashMap<String, String> {
+    claims
         .into_iter()
         .map(|(name, value)| {
             let text = match value {
@@ -244,7 +304,7 @@ fn verify_local_token(
             };
             (name, text)
         })
-        .collect())
+        .collect()
 }
 
 /// Roles from one claim, in each form it reaches a Lambda: a JSON array (`["a","b"]`), API

@@ -2,11 +2,13 @@
 //! parsing, the caller's identity, the error types and their mapping to each API's error body.
 //! Nothing here knows which Lambda function it runs in; `functions/*` are thin adapters.
 
+pub mod authorizer;
 pub mod batch;
 pub mod cluster_logs;
 pub mod dynamo;
 pub mod http;
 pub mod identity;
+pub mod oidc;
 pub mod partition;
 pub mod retention;
 pub mod routes;
@@ -14,6 +16,8 @@ pub mod sqs;
 pub mod system_logs;
 pub mod telemetry;
 pub mod timestamp;
+pub mod waldur;
+pub mod web;
 
 #[cfg(test)]
 mod properties;

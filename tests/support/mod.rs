@@ -2,6 +2,7 @@
 //! template.yaml, callers, and requests built as API Gateway HTTP API (payload 2.0) events.
 
 pub mod dynamo_calls;
+pub mod stand_ins;
 
 use std::path::PathBuf;
 
@@ -109,6 +110,44 @@ pub async fn system_logs_state() -> SystemLogsState {
     }
 }
 
+/// System-log functions' state as `WALDUR_API_URL=<waldur> make dev` builds it: local tokens, and
+/// Waldur's tokens checked by the Waldur at `waldur` and remembered for `cache_seconds`.
+pub async fn system_logs_state_with_waldur(waldur: &str, cache_seconds: u64) -> SystemLogsState {
+    let state = system_logs_state().await;
+    SystemLogsState {
+        auth: state.auth.clone().with_local_waldur(
+            shared::waldur::WaldurUsers::new(waldur).expect("a loopback URL"),
+            cache_seconds,
+        ),
+        store: state.store,
+    }
+}
+
+/// The authorizer event API Gateway sends for a request with this Authorization header (none: no
+/// header), from events/system-logs-authorizer.json.
+pub fn authorizer_event(
+    authorization: Option<&str>,
+) -> lambda_runtime::LambdaEvent<aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request> {
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("events/system-logs-authorizer.json"))
+            .expect("the sample authorizer event"),
+    )
+    .expect("JSON");
+    match authorization {
+        Some(value) => event["headers"]["authorization"] = json!(value),
+        None => {
+            event["headers"]
+                .as_object_mut()
+                .expect("headers")
+                .remove("authorization");
+        }
+    }
+    lambda_runtime::LambdaEvent::new(
+        serde_json::from_value(event).expect("an authorizer event"),
+        lambda_runtime::Context::default(),
+    )
+}
+
 /// The same state over the same table, reached through `client` (one that records or fails).
 pub fn cluster_logs_through(state: &ClusterLogsState, client: Client) -> ClusterLogsState {
     ClusterLogsState {
@@ -139,6 +178,8 @@ pub enum Caller {
     },
     /// A local token in the Authorization header, as under `make dev`.
     LocalToken(String),
+    /// The context the system-log routes' Lambda authorizer returned, as deployed.
+    LambdaAuthorizer(std::collections::HashMap<String, String>),
 }
 
 /// The organization of [`Caller::customer`].
@@ -326,6 +367,9 @@ impl ApiRequest {
             }
             Caller::LocalToken(token) => {
                 headers["authorization"] = json!(format!("Bearer {token}"));
+            }
+            Caller::LambdaAuthorizer(context) => {
+                authorizer = json!({ "lambda": context });
             }
         }
         let raw_query = self

@@ -71,6 +71,7 @@ impl ClusterLogError {
             | ClusterLogError::Body(_)
             | ClusterLogError::TooLargeToSend(_) => ErrorCode::BadRequest,
             ClusterLogError::Auth(AuthError::MissingRole(_)) => ErrorCode::Forbidden,
+            ClusterLogError::Auth(AuthError::Unavailable) => ErrorCode::Unavailable,
             ClusterLogError::Auth(_) => ErrorCode::Unauthorized,
             ClusterLogError::NotFound(_) | ClusterLogError::ClusterNotFound(_) => {
                 ErrorCode::NotFound
@@ -85,6 +86,9 @@ impl ClusterLogError {
         match self.code() {
             ErrorCode::Internal => {
                 "An internal error occurred; quote the operation id when reporting it".to_owned()
+            }
+            ErrorCode::Unavailable if matches!(self, ClusterLogError::Auth(_)) => {
+                "The token cannot be checked now; retry the request".to_owned()
             }
             ErrorCode::Unavailable => {
                 "The log store is temporarily unavailable; retry the request".to_owned()

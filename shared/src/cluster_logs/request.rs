@@ -181,7 +181,7 @@ pub async fn list(
     request: &Request,
     scope: impl FnOnce(&Request) -> Result<ClusterScope, ClusterLogError>,
 ) -> Result<Reply, ClusterLogError> {
-    let caller = state.auth.authenticate(request)?;
+    let caller = state.auth.authenticate(request).await?;
     let audience = Audience::of(&caller);
     let scope = scope(request)?;
     if scope == ClusterScope::All && matches!(audience, Audience::Organization(_)) {

@@ -44,6 +44,7 @@ impl SystemLogError {
             | SystemLogError::TooManyToSort(_)
             | SystemLogError::TooLargeToSend(_) => 400,
             SystemLogError::Auth(AuthError::MissingRole(_)) => 403,
+            SystemLogError::Auth(AuthError::Unavailable) => 503,
             SystemLogError::Auth(_) => 401,
             SystemLogError::InvalidPage | SystemLogError::NoSuchLog | SystemLogError::NotFound => {
                 404
@@ -68,6 +69,9 @@ impl SystemLogError {
             SystemLogError::Auth(AuthError::InvalidToken) => detail("Invalid token."),
             SystemLogError::Auth(AuthError::MissingRole(_)) => {
                 detail("You do not have permission to perform this action.")
+            }
+            SystemLogError::Auth(AuthError::Unavailable) => {
+                detail("The token cannot be checked now; retry the request.")
             }
             SystemLogError::Store(error) if error.is_unavailable() => {
                 detail("The log store is temporarily unavailable; retry the request.")

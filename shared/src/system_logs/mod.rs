@@ -39,14 +39,24 @@ pub struct SystemLogsState {
 }
 
 impl SystemLogsState {
+    /// The state of a route's function; a `WALDUR_API_URL` that is not https fails the cold start.
+    pub async fn from_env() -> Result<Self, lambda_http::Error> {
+        Ok(Self {
+            store: SystemLogStore::from_env().await?,
+            auth: crate::identity::Authenticator::from_env_with_waldur()?,
+        })
+    }
+}
+
+impl SystemLogStore {
+    /// The table named by `SYSTEM_LOGS_TABLE`, with the retention `SYSTEM_LOGS_RETENTION_DAYS` sets.
     pub async fn from_env() -> Result<Self, crate::dynamo::StoreError> {
         let table = crate::dynamo::table_name(TABLE_VAR)?;
         let client = crate::dynamo::client_from_env().await;
-        Ok(Self {
-            store: SystemLogStore::new(client, table).with_lifetime(
-                crate::retention::Lifetime::from_env(crate::retention::SYSTEM_LOGS_RETENTION_VAR)?,
-            ),
-            auth: crate::identity::Authenticator::from_env(),
-        })
+        Ok(
+            SystemLogStore::new(client, table).with_lifetime(crate::retention::Lifetime::from_env(
+                crate::retention::SYSTEM_LOGS_RETENTION_VAR,
+            )?),
+        )
     }
 }

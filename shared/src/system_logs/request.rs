@@ -52,8 +52,8 @@ impl Reply {
 }
 
 /// Authenticates, checks the reader role, then the method: DRF checks credentials before methods.
-pub fn admit(state: &SystemLogsState, request: &Request) -> Result<Caller, SystemLogError> {
-    let caller = state.auth.authenticate(request)?;
+pub async fn admit(state: &SystemLogsState, request: &Request) -> Result<Caller, SystemLogError> {
+    let caller = state.auth.authenticate(request).await?;
     caller.require(Role::SystemLogsReader)?;
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return Err(SystemLogError::MethodNotAllowed(
@@ -84,6 +84,9 @@ pub fn respond(request: &Request, outcome: Result<Reply, SystemLogError>) -> Res
                     headers.push(("allow", "GET, HEAD".to_owned()))
                 }
                 SystemLogError::Store(error) if error.is_unavailable() => {
+                    headers.push(("retry-after", crate::http::RETRY_AFTER_SECONDS.to_owned()));
+                }
+                SystemLogError::Auth(crate::identity::AuthError::Unavailable) => {
                     headers.push(("retry-after", crate::http::RETRY_AFTER_SECONDS.to_owned()));
                 }
                 _ => {}
