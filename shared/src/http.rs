@@ -98,6 +98,15 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// about what a throttled partition needs to refill.
 pub const RETRY_AFTER_SECONDS: &str = "1";
 
+/// Headers every answer of both APIs carries: no browser may guess another type than the one
+/// declared (a CSV or a JSON body holding `<script>` stays text).
+pub fn add_safety_headers(headers: &mut lambda_http::http::HeaderMap) {
+    headers.insert(
+        lambda_http::http::header::X_CONTENT_TYPE_OPTIONS,
+        lambda_http::http::HeaderValue::from_static("nosniff"),
+    );
+}
+
 /// Most bytes of one answer as Lambda hands it back (its 6 MB limit on a synchronous response,
 /// less room for the status and headers): a larger one would be API Gateway's 5xx.
 pub const RESPONSE_MAX_BYTES: usize = 6 * 1024 * 1024 - 32 * 1024;

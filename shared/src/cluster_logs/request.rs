@@ -24,8 +24,14 @@ use crate::telemetry::redact;
 pub enum Reply {
     /// A status and the JSON body, already serialized (once, straight from the model).
     Json(StatusCode, Vec<u8>),
-    /// A body of another content type: a list as CSV (`format=csv`), the contract as YAML.
+    /// A body of another content type: the contract as YAML.
     Document(&'static str, Vec<u8>),
+    /// A file to save (`Content-Disposition: attachment`): a list as CSV (`format=csv`).
+    Download {
+        content_type: &'static str,
+        file_name: &'static str,
+        body: Vec<u8>,
+    },
     NoContent,
 }
 
@@ -45,14 +51,26 @@ impl Reply {
     }
 }
 
+/// The name a browser saves a CSV download under.
+pub const CSV_FILE_NAME: &str = "cluster_logs.csv";
+
 /// The Error body sent should an error's own not serialize.
 const UNWRITTEN_ERROR: &[u8] = br#"{"kind":"Error","id":"500","href":"/api/service_logs/v1/errors/500","code":"OCM-SL-500","reason":"An internal error occurred","operation_id":""}"#;
 
 /// Turns a handler's outcome into the HTTP response, logging faults once, here.
 pub fn respond(request: &Request, outcome: Result<Reply, ClusterLogError>) -> Response<Body> {
+    let mut attachment = None;
     let (status, content_type, bytes) = match outcome {
         Ok(Reply::Json(status, body)) => (status, "application/json", body),
         Ok(Reply::Document(content_type, body)) => (StatusCode::OK, content_type, body),
+        Ok(Reply::Download {
+            content_type,
+            file_name,
+            body,
+        }) => {
+            attachment = Some(file_name);
+            (StatusCode::OK, content_type, body)
+        }
         Ok(Reply::NoContent) => return response(StatusCode::NO_CONTENT, None, Body::Empty),
         Err(error) => return error_response(request, &error),
     };
@@ -61,6 +79,11 @@ pub fn respond(request: &Request, outcome: Result<Reply, ClusterLogError>) -> Re
             let mut response = response(status, Some(content_type), encoded.body);
             let headers = response.headers_mut();
             headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+            if let Some(Ok(value)) = attachment.map(|file_name| {
+                HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+            }) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
             if encoded.gzip {
                 headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             }
@@ -74,6 +97,7 @@ pub fn respond(request: &Request, outcome: Result<Reply, ClusterLogError>) -> Re
 fn response(status: StatusCode, content_type: Option<&'static str>, body: Body) -> Response<Body> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
+    crate::http::add_safety_headers(response.headers_mut());
     if let Some(content_type) = content_type {
         response
             .headers_mut()
@@ -202,10 +226,11 @@ pub async fn list(
     page.check_whole(found.items.len())?;
     if csv {
         let columns = fields.as_deref().unwrap_or(&SEARCH_FIELDS);
-        return Ok(Reply::Document(
-            "text/csv; charset=utf-8",
-            csv_body(&found.items, columns)?,
-        ));
+        return Ok(Reply::Download {
+            content_type: "text/csv; charset=utf-8",
+            file_name: CSV_FILE_NAME,
+            body: csv_body(&found.items, columns)?,
+        });
     }
     let views = found.items.iter().map(ClusterLogView::from);
     match fields {

@@ -151,10 +151,22 @@ pub fn selected_fields(text: Option<&str>) -> Result<Option<Vec<&'static str>>, 
 
 /// The text of one CSV cell: absent text is empty, a list its elements separated by spaces.
 fn cell(log: &ClusterLog, field: &str) -> String {
-    match field {
+    let text = match field {
         "kind" => "ClusterLog".to_owned(),
         "href" => log.href(),
         _ => values_of(log, field).join(" "),
+    };
+    neutralized(text)
+}
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) is prefixed
+/// with `'`, which spreadsheets show as text (OWASP's CSV injection advice); a log's summary is
+/// written by whoever posts it, and read by whoever downloads the history.
+fn neutralized(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
     }
 }
 
@@ -190,4 +202,26 @@ pub fn only_fields<'a>(
             ))),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::neutralized;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_as_formulas_are_text() {
+        for formula in [
+            "=HYPERLINK(\"http://x\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(neutralized(formula.to_owned()), format!("'{formula}"));
+        }
+        for text in ["Cluster upgraded", "", "a=b", "1-2"] {
+            assert_eq!(neutralized(text.to_owned()), text);
+        }
+    }
 }

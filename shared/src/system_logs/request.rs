@@ -117,6 +117,7 @@ pub fn respond(request: &Request, outcome: Result<Reply, SystemLogError>) -> Res
         HeaderValue::from_static("application/json"),
     );
     fields.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    crate::http::add_safety_headers(fields);
     if gzip {
         fields.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
