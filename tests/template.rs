@@ -683,3 +683,74 @@ fn the_architecture_is_a_parameter_so_sam_local_can_build_natively() {
         );
     }
 }
+
+#[test]
+fn the_edge_keeps_access_logs_every_log_group_expires_and_the_tables_cannot_be_deleted() {
+    let template = template();
+    let format = get(
+        &template.resources["HttpApi"].properties,
+        &["AccessLogSettings", "Format"],
+    )
+    .map(text)
+    .expect("access logs");
+    let line: serde_json::Value = serde_json::from_str(&format).expect("one JSON object a line");
+    for field in ["requestId", "routeKey", "status", "latencyMs"] {
+        assert!(line.get(field).is_some(), "access logs carry {field}");
+    }
+    assert!(
+        !format.to_lowercase().contains("header")
+            && !format.to_lowercase().contains("authorization"),
+        "access logs never carry a header value: {format}"
+    );
+    assert_eq!(
+        get(
+            &template.resources["HttpApi"].properties,
+            &["AccessLogSettings", "DestinationArn"]
+        )
+        .map(text)
+        .as_deref(),
+        Some("!GetAtt ApiAccessLogs.Arn")
+    );
+    let groups: Vec<&String> = template
+        .resources
+        .iter()
+        .filter(|(_, resource)| resource.kind == "AWS::Logs::LogGroup")
+        .map(|(name, _)| name)
+        .collect();
+    assert!(groups.len() >= 2, "{groups:?}");
+    for name in &groups {
+        assert_eq!(
+            get(&template.resources[*name].properties, &["RetentionInDays"])
+                .map(text)
+                .as_deref(),
+            Some("!Ref LogRetentionDays"),
+            "{name} expires"
+        );
+    }
+    // Lambda would otherwise make /aws/lambda/<name>, which keeps logs forever.
+    assert_eq!(
+        get(
+            &template.globals,
+            &["Function", "LoggingConfig", "LogGroup"]
+        )
+        .map(text)
+        .as_deref(),
+        Some("!Ref FunctionLogs")
+    );
+    for (name, function) in template.functions() {
+        assert!(
+            get(&function.properties, &["LoggingConfig"]).is_none(),
+            "{name} logs where the others do"
+        );
+    }
+    for table in ["ClusterLogsTable", "SystemLogsTable"] {
+        assert_eq!(
+            get(
+                &template.resources[table].properties,
+                &["DeletionProtectionEnabled"]
+            ),
+            Some(&Value::Bool(true)),
+            "{table}"
+        );
+    }
+}
