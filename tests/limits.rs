@@ -62,6 +62,17 @@ async fn fields_longer_than_their_limits_are_400s_naming_the_field() {
         ),
         ("service_name", json!("n".repeat(1025)), "service_name"),
         ("cluster_uuid", json!("u".repeat(1025)), "cluster_uuid"),
+        // Within 1,024 characters, but 3 KB: past what a DynamoDB key holds (a 500 before).
+        (
+            "cluster_uuid",
+            json!("€".repeat(1024)),
+            "longer than 2048 bytes",
+        ),
+        (
+            "cluster_id",
+            json!("€".repeat(1024)),
+            "longer than 2048 bytes",
+        ),
         (
             "doc_references",
             json!(vec!["https://docs"; 51]),
@@ -319,4 +330,153 @@ async fn an_answer_over_lambdas_response_limit_is_a_400_unless_gzip_makes_it_fit
     let (status, smaller) = page().query("size", "10").send(&state).await;
     assert_eq!(status, 200, "a smaller page fits: {smaller}");
     assert_eq!(smaller["total"], 28);
+}
+
+/// Values DynamoDB would refuse as keys (empty, or past its 2,048-byte partition and 1,024-byte
+/// sort key limits) and cursors this service did not write: a 4xx or an empty answer, never a 5xx.
+#[tokio::test]
+async fn keys_dynamodb_would_refuse_and_made_up_cursors_are_4xx_never_5xx() {
+    let state = cluster_logs_state().await;
+    let created = post(&draft()).caller(Caller::writer()).send(&state).await;
+    assert_eq!(created.0, 201, "{}", created.1);
+    let without_uuid = post(
+        &json!({"cluster_id": "no-uuid-cluster", "service_name": "hive",
+        "severity": "Info", "summary": "a log of a cluster known by id only"}),
+    )
+    .caller(Caller::writer())
+    .send(&state)
+    .await;
+    assert_eq!(without_uuid.0, 201, "{}", without_uuid.1);
+    // Logs without a UUID are a search like any other.
+    let (status, page) = list("cluster_uuid = ''")
+        .caller(Caller::reader())
+        .send(&state)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["items"][0]["cluster_id"], "no-uuid-cluster");
+    let huge = "€".repeat(1024);
+    let requests = [
+        ApiRequest::new(
+            "GET",
+            "/cluster_logs/{id}",
+            &format!("/cluster_logs/{huge}"),
+        )
+        .path_parameter("id", &huge),
+        ApiRequest::new(
+            "DELETE",
+            "/cluster_logs/{id}",
+            &format!("/cluster_logs/{huge}"),
+        )
+        .path_parameter("id", &huge),
+        ApiRequest::new(
+            "GET",
+            "/clusters/{uuid}/cluster_logs",
+            &format!("/clusters/{huge}/cluster_logs"),
+        )
+        .path_parameter("uuid", &huge),
+        ApiRequest::new("GET", "/clusters/cluster_logs", "/clusters/cluster_logs")
+            .query("cluster_id", &huge),
+        ApiRequest::new("GET", "/clusters/cluster_logs", "/clusters/cluster_logs")
+            .query("cluster_uuid", &huge),
+        list(&format!("cluster_uuid = '{huge}'")),
+        list(&format!("cluster_id = '{}'", "x".repeat(3000))),
+    ];
+    for request in requests {
+        let route = request.event()["rawPath"].to_string();
+        let (status, body) = request.caller(Caller::admin()).send(&state).await;
+        assert!(
+            (200..500).contains(&status) && status != 201,
+            "{} {}: {status} {body}",
+            &route[..route.len().min(60)],
+            &body.to_string()[..body.to_string().len().min(300)]
+        );
+    }
+
+    let system = system_logs_state().await;
+    let records = (0..6)
+        .map(|n| {
+            (
+                format!("cursor#{n}"),
+                shared::system_logs::SystemLogRecord::from_json(
+                    &json!({"created": format!("2026-11-01T10:00:0{n}Z"), "source": "api", "instance": format!("pod-{}", n % 2),
+                            "level": "INFO", "logger_name": "waldur", "message": "hello", "context": {}})
+                    .to_string(),
+                )
+                .unwrap(),
+            )
+        })
+        .collect();
+    system.store.write(records).await;
+    let first = ApiRequest::system("GET", "/", "/")
+        .query("page_size", "2")
+        .query("o", "instance")
+        .answer(&system)
+        .await;
+    let next = first.header("link").unwrap().to_owned();
+    let cursor = next
+        .split("cursor=")
+        .nth(1)
+        .and_then(|rest| rest.split(['&', '>']).next())
+        .expect("a cursor")
+        .to_owned();
+    let encode = |value: Value| {
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            value.to_string(),
+        )
+    };
+    let decoded: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &cursor)
+            .unwrap(),
+    )
+    .unwrap();
+    let mut other_partition = decoded.clone();
+    other_partition["p"] = json!("log#1");
+    other_partition["k"] = json!("1970-01-01T00:00:00.000000Z#0000000000000001");
+    let mut bad_key = decoded.clone();
+    bad_key["k"] = json!("");
+    let cases = [
+        ("not base64", "%%%".to_owned(), vec![("o", "instance")]),
+        ("not ours", encode(json!({"a": 1})), vec![("o", "instance")]),
+        ("an empty key", encode(bad_key), vec![("o", "instance")]),
+        ("another list's", cursor.clone(), vec![("o", "-created")]),
+        (
+            "other filters'",
+            cursor.clone(),
+            vec![("o", "instance"), ("level", "ERROR")],
+        ),
+    ];
+    for (case, text, params) in cases {
+        let mut request = ApiRequest::system("GET", "/", "/")
+            .query("page", "2")
+            .query("page_size", "2")
+            .query("cursor", &text);
+        for (name, value) in params {
+            request = request.query(name, value);
+        }
+        let answer = request.answer(&system).await;
+        assert_eq!(
+            (answer.status, &answer.body),
+            (400, &json!({"cursor": ["Invalid cursor."]})),
+            "{case}"
+        );
+    }
+    // A cursor edited to point anywhere in its own list answers (DynamoDB takes any key as a start).
+    let answer = ApiRequest::system("GET", "/", "/")
+        .query("page", "2")
+        .query("page_size", "2")
+        .query("o", "instance")
+        .query("cursor", &encode(other_partition))
+        .answer(&system)
+        .await;
+    assert!(answer.status < 500, "{} {}", answer.status, answer.body);
+    let own = ApiRequest::system("GET", "/", "/")
+        .query("page", "2")
+        .query("page_size", "2")
+        .query("o", "instance")
+        .query("cursor", &cursor)
+        .answer(&system)
+        .await;
+    assert_eq!(own.status, 200, "{}", own.body);
 }

@@ -227,7 +227,22 @@ impl Reader<'_> {
             .expression_attribute_names("#pk", query.partition_attribute)
             .expression_attribute_values(":pk", AttributeValue::S(query.partition_value.clone()))
             .scan_index_forward(query.direction == Direction::Ascending);
-        if let Some(range) = query.sort_range.as_ref().filter(|r| r.is_bounded()) {
+        // A bound longer than any sort key can be is left to the conditions applied while
+        // reading (DynamoDB refuses it as a key condition); the other bound still narrows.
+        let fits = |bound: &Option<String>| {
+            bound
+                .clone()
+                .filter(|bound| bound.len() <= crate::partition::SORT_KEY_MAX_BYTES)
+        };
+        let range = query
+            .sort_range
+            .as_ref()
+            .map(|range| crate::partition::SortRange {
+                attribute: range.attribute,
+                lower: fits(&range.lower),
+                upper: fits(&range.upper),
+            });
+        if let Some(range) = range.as_ref().filter(|r| r.is_bounded()) {
             request = request.expression_attribute_names("#sk", range.attribute);
             key_condition.push_str(match (&range.lower, &range.upper) {
                 (Some(_), Some(_)) => " AND #sk BETWEEN :lower AND :upper",
@@ -263,6 +278,9 @@ impl Reader<'_> {
         query: &PartitionQuery,
     ) -> Result<Vec<T>, StoreError> {
         let mut rows = Vec::new();
+        if !query.can_hold_items() {
+            return Ok(rows);
+        }
         let mut start = query.start_after.as_deref().map(start_key);
         loop {
             let output = self
@@ -284,6 +302,9 @@ impl Reader<'_> {
     /// is billed like reading them), so it costs what that partition holds, never the whole table.
     pub async fn count(&self, query: &PartitionQuery) -> Result<u64, StoreError> {
         let mut total = 0u64;
+        if !query.can_hold_items() {
+            return Ok(total);
+        }
         let mut start = query.start_after.as_deref().map(start_key);
         loop {
             let output = self
@@ -361,9 +382,9 @@ impl Reader<'_> {
             .into_iter()
             .map(|query| Cursor {
                 next_start: query.start_after.as_deref().map(start_key),
+                done: !query.can_hold_items(),
                 query,
                 buffer: VecDeque::new(),
-                done: false,
             })
             .collect();
         let wanted = skip.saturating_add(take);

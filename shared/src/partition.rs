@@ -119,7 +119,17 @@ pub struct PartitionQuery {
     pub start_after: Option<Vec<(String, String)>>,
 }
 
+/// DynamoDB's limits on key values: a partition key up to 2,048 bytes, a sort key up to 1,024,
+/// neither empty. A value past them can be no item's key; as a condition DynamoDB refuses it.
+pub const PARTITION_KEY_MAX_BYTES: usize = 2_048;
+pub const SORT_KEY_MAX_BYTES: usize = 1_024;
+
 impl PartitionQuery {
+    /// Whether any item can be in the partition: its key is one DynamoDB can store.
+    pub fn can_hold_items(&self) -> bool {
+        !self.partition_value.is_empty() && self.partition_value.len() <= PARTITION_KEY_MAX_BYTES
+    }
+
     /// A newest-first query of one partition, with no range, filter or start position.
     pub fn newest_first(
         index: &'static str,

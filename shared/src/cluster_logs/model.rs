@@ -8,6 +8,7 @@ use crate::identity::{Caller, Role};
 use crate::timestamp;
 
 use super::ClusterLogError;
+use crate::partition::PARTITION_KEY_MAX_BYTES;
 
 /// Severity values, case as written (`Info`, never `info`). The last three are accepted by newer
 /// servers.
@@ -194,6 +195,17 @@ impl ClusterLogDraft {
         };
         let cluster_id = text("cluster_id", self.cluster_id, FIELD_MAX_CHARS)?;
         let cluster_uuid = text("cluster_uuid", self.cluster_uuid, FIELD_MAX_CHARS)?;
+        // Both are index keys: in bytes (1,024 "€" are 3 KB), within what a DynamoDB key may hold.
+        for (name, value) in [("cluster_id", &cluster_id), ("cluster_uuid", &cluster_uuid)] {
+            if value
+                .as_ref()
+                .is_some_and(|value| value.len() > PARTITION_KEY_MAX_BYTES)
+            {
+                return Err(ClusterLogError::BadRequest(format!(
+                    "Field '{name}' is longer than {PARTITION_KEY_MAX_BYTES} bytes"
+                )));
+            }
+        }
         if cluster_id.is_none() && cluster_uuid.is_none() {
             return Err(ClusterLogError::BadRequest(
                 "Either 'cluster_uuid' or 'cluster_id' is required".to_owned(),

@@ -198,8 +198,14 @@ impl ClusterLogFilter {
         };
         let scope = match (scope, &search) {
             (ClusterScope::All, Some(search)) => {
-                let uuid = search.equality("cluster_uuid").map(str::to_owned);
-                let id = search.equality("cluster_id").map(str::to_owned);
+                // `cluster_uuid = ''` asks for logs without one: no index partition holds them.
+                let named = |field| {
+                    search
+                        .equality(field)
+                        .filter(|value| !value.is_empty())
+                        .map(str::to_owned)
+                };
+                let (uuid, id) = (named("cluster_uuid"), named("cluster_id"));
                 if uuid.is_some() || id.is_some() {
                     ClusterScope::Cluster { uuid, id }
                 } else {

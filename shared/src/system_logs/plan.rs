@@ -478,6 +478,7 @@ mod tests {
             pk: "log#9".into(),
             level_number: 30,
             instance: String::new(),
+            query: String::new(),
         };
         let resumed = resume(&plan, &ordering, &cursor);
         // Descending by level: partitions above WARNING are done, WARNING resumes, lower ones start.

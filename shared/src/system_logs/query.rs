@@ -97,6 +97,31 @@ pub struct Cursor {
     pub level_number: i64,
     #[serde(rename = "i")]
     pub instance: String,
+    /// The query it belongs to ([`query_digest`]): a cursor of another query is refused.
+    #[serde(rename = "q", default)]
+    pub query: String,
+}
+
+/// What the cursor's keys may be: what the store writes (`log#<id>`, `<created>#<16 digits>`),
+/// and an instance no longer than a stored one can be.
+const CURSOR_MAX_TEXT: usize = 1024;
+
+/// A short digest of a list's filters and ordering, which its cursors carry.
+pub fn query_digest(filter: &SystemLogFilter, ordering: &Ordering) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{filter:?}|{ordering:?}").as_bytes());
+    digest[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The 400 for a cursor that is not one of ours, or not this query's.
+pub fn invalid_cursor() -> SystemLogError {
+    SystemLogError::InvalidParams(BTreeMap::from([(
+        "cursor".to_owned(),
+        vec!["Invalid cursor.".to_owned()],
+    )]))
 }
 
 impl Cursor {
@@ -106,20 +131,31 @@ impl Cursor {
             .encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
+    /// A cursor this service wrote, else `None`: DynamoDB is never handed keys it would refuse.
     pub fn decode(text: &str) -> Option<Self> {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(text)
             .ok()?;
-        serde_json::from_slice(&bytes).ok()
+        let cursor: Cursor = serde_json::from_slice(&bytes).ok()?;
+        let digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+        let pk_ok = cursor.pk.strip_prefix("log#").is_some_and(digits);
+        let key_ok = cursor.created_key.len() <= 64
+            && cursor
+                .created_key
+                .rsplit_once('#')
+                .is_some_and(|(created, id)| !created.is_empty() && id.len() == 16 && digits(id));
+        let instance_ok = !cursor.instance.is_empty() && cursor.instance.len() <= CURSOR_MAX_TEXT;
+        (pk_ok && key_ok && instance_ok && !cursor.query.is_empty()).then_some(cursor)
     }
 
-    /// The position of a stored log.
-    pub fn of(row: &SystemLogRow) -> Self {
+    /// The position of a stored log in the list `query` names.
+    pub fn of(row: &SystemLogRow, query: &str) -> Self {
         Cursor {
             created_key: row.created_key.clone(),
             pk: row.pk.clone(),
             level_number: i64::from(row.log.level_number),
             instance: row.log.instance.clone(),
+            query: query.to_owned(),
         }
     }
 }
@@ -314,7 +350,10 @@ impl PageSpec {
                 _ => return Err(SystemLogError::InvalidPage),
             },
         };
-        let cursor = params.get("cursor").and_then(Cursor::decode);
+        let cursor = match params.get("cursor") {
+            None | Some("") => None,
+            Some(text) => Some(Cursor::decode(text).ok_or_else(invalid_cursor)?),
+        };
         Ok(PageSpec { page, size, cursor })
     }
 
@@ -327,5 +366,37 @@ impl PageSpec {
             PageNumber::Number(_) => return Err(SystemLogError::InvalidPage),
         };
         Ok((page, pages))
+    }
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::*;
+
+    #[test]
+    fn only_cursors_this_service_writes_are_read() {
+        let encode = |value: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+        };
+        let good = serde_json::json!({"k": "2026-11-21T10:00:00.500000Z#0000000000000007", "p": "log#42",
+            "l": 40, "i": "waldur-worker-1", "q": "0123456789abcdef"});
+        assert!(Cursor::decode(&encode(good.clone())).is_some());
+        for (field, value) in [
+            ("p", serde_json::json!("")),
+            ("p", serde_json::json!("log#")),
+            ("p", serde_json::json!("instance#api#x#1")),
+            ("k", serde_json::json!("")),
+            ("k", serde_json::json!("x".repeat(2000))),
+            ("k", serde_json::json!("2026#12")),
+            ("i", serde_json::json!("")),
+            ("i", serde_json::json!("€".repeat(1024))),
+            ("q", serde_json::json!("")),
+        ] {
+            let mut tampered = good.clone();
+            tampered[field] = value;
+            assert!(Cursor::decode(&encode(tampered)).is_none(), "{field}");
+        }
+        assert!(Cursor::decode("not base64 at all!").is_none());
+        assert!(Cursor::decode(&encode(serde_json::json!([1, 2]))).is_none());
     }
 }

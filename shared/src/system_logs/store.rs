@@ -17,7 +17,9 @@ use time::OffsetDateTime;
 use super::SystemLogError;
 use super::model::{Level, Source, SystemLog, SystemLogRecord};
 use super::plan::{Plan, early_page, resume};
-use super::query::{Cursor, MAX_SORTED, Ordering, PageSpec, SystemLogFilter};
+use super::query::{
+    Cursor, MAX_SORTED, Ordering, PageSpec, SystemLogFilter, invalid_cursor, query_digest,
+};
 use super::scrub::{
     MESSAGE_MAX_CHARS, TRACEBACK_MAX_CHARS, cap_context, scrub, scrub_context, truncate,
 };
@@ -484,6 +486,14 @@ impl SystemLogStore {
         ordering: &Ordering,
         spec: &PageSpec,
     ) -> Result<LogPage, SystemLogError> {
+        if spec
+            .cursor
+            .as_ref()
+            .is_some_and(|cursor| cursor.query != query_digest(filter, ordering))
+        {
+            // A cursor of another list (other filters or ordering) would start this one anywhere.
+            return Err(invalid_cursor());
+        }
         if filter.selects_no_time() {
             let (page, pages) = spec.resolve(0)?;
             return Ok(LogPage {
@@ -531,7 +541,10 @@ impl SystemLogStore {
             None => self.page_rows(&read, &plan, (page - 1) * spec.size).await?,
         };
         let next_cursor = (plan.merge && page < pages)
-            .then(|| rows.last().map(|row| Cursor::of(row).encode()))
+            .then(|| {
+                rows.last()
+                    .map(|row| Cursor::of(row, &query_digest(filter, ordering)).encode())
+            })
             .flatten();
         Ok(LogPage {
             logs: rows.into_iter().map(|row| row.log).collect(),
@@ -587,7 +600,14 @@ impl SystemLogStore {
         let window = match &read.spec.cursor {
             Some(cursor) => {
                 let queries = resume(plan, read.ordering, cursor);
-                reader.window(queries, read.merge, 0, size).await?
+                // Keys DynamoDB refuses as a start can only come from a made-up cursor.
+                reader
+                    .window(queries, read.merge, 0, size)
+                    .await
+                    .map_err(|error| match error {
+                        StoreError::Rejected(_) => invalid_cursor(),
+                        other => other.into(),
+                    })?
             }
             // Skipping reads the logs before the page. Reading only their keys would not help:
             // DynamoDB bills a read by the whole item, and resuming every partition afterwards
