@@ -1,9 +1,19 @@
-//! Secrets out of log text, before anything is stored: the value after `password`, `token`,
-//! `secret`, `api_key` and similar keys, followed by `=` or `:`, becomes `***`.
+//! Secrets out of log text, before anything is stored (and out of the functions' own logs,
+//! through `telemetry::redact`). Two passes, each linear in the text:
+//! 1. shapes that are secrets wherever they appear: PEM private key blocks, the password of a URL
+//!    (`postgres://waldur:***@db/waldur`), the credential after `Bearer`/`Basic`/`Token`, AWS
+//!    access key ids and secret keys;
+//! 2. the value after `password`, `token`, `secret`, `api_key`, `cookie`, `sessionid` and similar
+//!    keys, followed by `=`, `:` or their URL encodings, quoted (escaped quotes included) or not,
+//!    becomes `***`; after `Authorization` the scheme and its credential both go.
+
+use std::sync::LazyLock;
+
+use regex_lite::{Captures, Regex};
 
 /// Key words whose values are secrets (matched case-insensitively, as part of a longer key too:
-/// `db_password`, `X-Auth-Token`, `client_secret`).
-const SECRET_KEYS: [&str; 10] = [
+/// `db_password`, `X-Auth-Token`, `client_secret`, `aws_secret_access_key`).
+const SECRET_KEYS: [&str; 14] = [
     "password",
     "passwd",
     "token",
@@ -13,8 +23,130 @@ const SECRET_KEYS: [&str; 10] = [
     "access_key",
     "private_key",
     "authorization",
-    "credentials",
+    "credential",
+    "signature",
+    "cookie",
+    "sessionid",
+    "session_key",
 ];
+
+/// Authorization schemes: after one, the next word is the credential.
+const AUTH_SCHEMES: [&str; 8] = [
+    "bearer",
+    "basic",
+    "token",
+    "digest",
+    "negotiate",
+    "jwt",
+    "aws4-hmac-sha256",
+    "hmac",
+];
+
+const HIDDEN: &str = "***";
+
+/// A PEM private key block (or what is left of one cut short): its body.
+static PEM_PRIVATE_KEY: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?s:.*?)(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
+    )
+    .ok()
+});
+/// `scheme://user:password@host`: the password.
+static URL_PASSWORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@'\x22]*):([^\s/@'\x22]+)@").ok()
+});
+/// `Bearer <credential>` and the other schemes, wherever they appear (a curl line, a repr).
+static SCHEME_CREDENTIAL: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(bearer|basic|token|digest)(\s+)([A-Za-z0-9._~+/=\-]{12,})").ok()
+});
+/// AWS access key ids (`AKIA...`, `ASIA...`).
+static AWS_ACCESS_KEY_ID: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b").ok());
+fn looks_like_aws_secret(text: &str) -> bool {
+    text.contains(['/', '+'])
+        && text.bytes().any(|b| b.is_ascii_uppercase())
+        && text.bytes().any(|b| b.is_ascii_lowercase())
+        && text.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// Replaces every match of `rule` in `text` by what `replace` makes of it.
+fn apply(text: &mut String, rule: &LazyLock<Option<Regex>>, replace: &dyn Fn(&Captures) -> String) {
+    if let Some(rule) = rule.as_ref() {
+        *text = rule
+            .replace_all(text, |c: &Captures| replace(c))
+            .into_owned();
+    }
+}
+
+/// Pass 1: the shapes that are secrets wherever they appear. Each rule runs only on text that
+/// holds its telltale (a substring test), so ordinary lines cost a few scans.
+fn hide_shapes(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut text = text.to_owned();
+    if lower.contains("private key-----") {
+        apply(&mut text, &PEM_PRIVATE_KEY, &|c| {
+            let end = c.get(2).map_or("", |m| m.as_str());
+            format!("{}{HIDDEN}{end}", &c[1])
+        });
+    }
+    if lower.contains("://") {
+        apply(&mut text, &URL_PASSWORD, &|c| {
+            format!("{}:{HIDDEN}@", &c[1])
+        });
+    }
+    if ["bearer", "basic", "token", "digest"]
+        .iter()
+        .any(|scheme| lower.contains(scheme))
+    {
+        apply(&mut text, &SCHEME_CREDENTIAL, &|c| {
+            format!("{}{}{HIDDEN}", &c[1], &c[2])
+        });
+    }
+    if [
+        "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA",
+    ]
+    .iter()
+    .any(|prefix| text.contains(prefix))
+    {
+        apply(&mut text, &AWS_ACCESS_KEY_ID, &|_| HIDDEN.to_owned());
+    }
+    if text.len() >= AWS_SECRET_LEN && text.contains(['/', '+']) {
+        text = hide_aws_secrets(&text);
+    }
+    text
+}
+
+const AWS_SECRET_LEN: usize = 40;
+
+/// Runs of exactly 40 base64 characters (not part of a longer run, nor followed by padding) in
+/// the shape of an AWS secret key become `***`: one scan, no regex.
+fn hide_aws_secrets(text: &str) -> String {
+    let is_base64 = |b: u8| b.is_ascii_alphanumeric() || b == b'/' || b == b'+';
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut kept = 0;
+    let mut start = 0;
+    while start < bytes.len() {
+        if !is_base64(bytes[start]) {
+            start += 1;
+            continue;
+        }
+        let mut end = start;
+        while end < bytes.len() && is_base64(bytes[end]) {
+            end += 1;
+        }
+        let padded = bytes.get(end) == Some(&b'=');
+        // Runs are ASCII, so their ends are character boundaries.
+        if end - start == AWS_SECRET_LEN && !padded && looks_like_aws_secret(&text[start..end]) {
+            out.push_str(&text[kept..start]);
+            out.push_str(HIDDEN);
+            kept = end;
+        }
+        start = end;
+    }
+    out.push_str(&text[kept..]);
+    out
+}
 
 /// Most characters of a message kept; the rest is cut.
 pub const MESSAGE_MAX_CHARS: usize = 10_000;
@@ -57,10 +189,28 @@ fn is_key_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
 
-/// Replaces the value of every secret-looking `key=value` / `key: value` in `text` with `***`.
+/// Replaces every secret in `text` with `***` (the module's two passes).
 pub fn scrub(text: &str) -> String {
+    hide_values(&hide_shapes(text))
+}
+
+/// The separator after a key at `chars[j..]`: `=`, `:`, or their URL encodings; its length.
+fn separator(chars: &[(usize, char)], j: usize) -> Option<usize> {
+    match chars.get(j).map(|(_, c)| *c)? {
+        '=' | ':' => Some(1),
+        '%' => {
+            let hex: String = chars.iter().skip(j + 1).take(2).map(|(_, c)| *c).collect();
+            matches!(hex.to_ascii_uppercase().as_str(), "3D" | "3A").then_some(3)
+        }
+        _ => None,
+    }
+}
+
+/// Pass 2: the value of every secret-looking `key=value` / `key: value`.
+fn hide_values(text: &str) -> String {
     let lower = text.to_ascii_lowercase();
     let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let byte_at = |index: usize| chars.get(index).map_or(text.len(), |(b, _)| *b);
     let mut out = String::with_capacity(text.len());
     let mut i = 0; // index into chars
     while i < chars.len() {
@@ -75,42 +225,79 @@ pub fn scrub(text: &str) -> String {
         while end < chars.len() && is_key_char(chars[end].1) {
             end += 1;
         }
-        let key_end_byte = chars.get(end).map_or(text.len(), |(b, _)| *b);
-        let key = &lower[byte..key_end_byte];
+        let key_end_byte = byte_at(end);
+        // `X-API-Key` is `api_key` written with dashes.
+        let key = lower[byte..key_end_byte].replace('-', "_");
+        let in_dotted_name = i > 0 && chars[i - 1].1 == '.';
         out.push_str(&text[byte..key_end_byte]);
         i = end;
         if !SECRET_KEYS.iter().any(|secret| key.contains(secret)) {
             continue;
         }
-        // Optional closing quote of a quoted key, spaces, then '=' or ':'.
+        // Optional closing quote of a quoted key (escaped too: `\"`), spaces, then the separator.
         let mut j = i;
-        while j < chars.len() && matches!(chars[j].1, '"' | '\'' | ' ') {
+        while j < chars.len() && matches!(chars[j].1, '"' | '\'' | ' ' | '\\') {
             j += 1;
         }
-        if j >= chars.len() || !matches!(chars[j].1, '=' | ':') {
+        let Some(width) = separator(&chars, j) else {
+            continue;
+        };
+        // `botocore.credentials: Found credentials`: a logger's name before its message, not a
+        // key (`settings.SECRET_KEY = ...` is still one).
+        if in_dotted_name && chars[j].1 == ':' {
             continue;
         }
-        j += 1;
+        let url_encoded = width == 3;
+        j += width;
         while j < chars.len() && chars[j].1 == ' ' {
             j += 1;
         }
-        let quote = chars
-            .get(j)
-            .map(|(_, c)| *c)
-            .filter(|c| *c == '"' || *c == '\'');
-        if quote.is_some() {
-            j += 1;
-        }
+        // An opening quote, escaped (`\"`, JSON inside a string) or not.
+        let escaped_quote = chars.get(j).map(|(_, c)| *c) == Some('\\')
+            && chars.get(j + 1).map(|(_, c)| *c) == Some('"');
+        let quote = if escaped_quote {
+            j += 2;
+            Some('"')
+        } else {
+            let quote = chars
+                .get(j)
+                .map(|(_, c)| *c)
+                .filter(|c| *c == '"' || *c == '\'');
+            if quote.is_some() {
+                j += 1;
+            }
+            quote
+        };
         // Everything up to here is kept; the value up to its end becomes ***.
-        let kept_to = chars.get(j).map_or(text.len(), |(b, _)| *b);
-        out.push_str(&text[key_end_byte..kept_to]);
+        out.push_str(&text[key_end_byte..byte_at(j)]);
         let mut k = j;
+        let mut words = 0;
         while k < chars.len() {
             let c = chars[k].1;
             let ends = match quote {
+                // A backslash escapes the next character, except the escaped quote that opened it.
+                Some(_) if c == '\\' && !escaped_quote => {
+                    k += 2;
+                    continue;
+                }
+                Some(q) if escaped_quote => {
+                    c == q || (c == '\\' && chars.get(k + 1).map(|(_, c)| *c) == Some(q))
+                }
                 Some(q) => c == q,
+                None if url_encoded => c.is_whitespace() || matches!(c, '&' | '%' | '"' | '\''),
                 None => {
-                    c.is_whitespace() || matches!(c, ',' | ';' | '&' | '"' | '\'' | ')' | '}' | ']')
+                    let word_ends = c.is_whitespace()
+                        || matches!(c, ',' | ';' | '&' | '"' | '\'' | ')' | '}' | ']');
+                    // `Authorization: Bearer <credential>`: the scheme and the next word.
+                    if word_ends && c == ' ' && words == 0 {
+                        let word = lower[byte_at(j)..byte_at(k)].to_owned();
+                        if AUTH_SCHEMES.contains(&word.as_str()) {
+                            words += 1;
+                            k += 1;
+                            continue;
+                        }
+                    }
+                    word_ends
                 }
             };
             if ends {
@@ -118,8 +305,9 @@ pub fn scrub(text: &str) -> String {
             }
             k += 1;
         }
+        let k = k.min(chars.len());
         if k > j {
-            out.push_str("***");
+            out.push_str(HIDDEN);
         }
         i = k;
     }
