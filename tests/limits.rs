@@ -480,3 +480,138 @@ async fn keys_dynamodb_would_refuse_and_made_up_cursors_are_4xx_never_5xx() {
         .await;
     assert_eq!(own.status, 200, "{}", own.body);
 }
+
+/// Records DynamoDB would refuse as they are: a number out of its range, nesting deeper than it
+/// allows, empty map keys. Kept losslessly (the number or the part as text), every valid record
+/// of the delivery is stored and counted once, and stats, instances, `X-Result-Count` and the
+/// list agree. A record that cannot be kept (a time days ahead) is reported alone.
+#[tokio::test]
+async fn records_dynamodb_would_refuse_as_they_are_are_kept_or_reported_alone() {
+    use aws_lambda_events::event::cloudwatch_logs::{LogData, LogEntry};
+    let state = system_logs_state().await;
+    let ingest = functions::system_logs_ingest::IngestState {
+        store: state.store.clone(),
+        mapping: Default::default(),
+    };
+    let mut deep = json!("bottom");
+    for _ in 0..40 {
+        deep = json!({ "next": deep });
+    }
+    let awkward = [
+        r#"{"event":"x","n":1e200}"#.to_owned(),
+        json!({"event": "deep", "tree": deep}).to_string(),
+        r#"{"event":"empty key inside","ctx":{"":1,"k":2}}"#.to_owned(),
+        r#"{"":"an empty key at the top","event":"empty key"}"#.to_owned(),
+    ];
+    let mut data = LogData::default();
+    data.log_group = "/waldur/platform".into();
+    data.log_stream = "waldur-worker-5d8f7c-abcde".into();
+    data.message_type = "DATA_MESSAGE".into();
+    let at = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let lines: Vec<String> = (0..20)
+        .map(|n| format!("INFO waldur_core.tasks: valid line {n}"))
+        .chain(awkward.iter().cloned())
+        .collect();
+    for (n, line) in lines.iter().enumerate() {
+        let mut entry = LogEntry::default();
+        entry.id = format!("3719{n:04}");
+        entry.timestamp = (at.unix_timestamp_nanos() / 1_000_000) as i64 + n as i64;
+        entry.message = line.clone();
+        data.log_events.push(entry);
+    }
+    let event = devtools::cloudwatch::subscription_event(&data).unwrap();
+    let answer = functions::system_logs_ingest::handler(
+        &ingest,
+        LambdaEvent::new(event, Context::default()),
+    )
+    .await;
+    assert!(answer.is_ok(), "{answer:?}");
+    let listed = ApiRequest::system("GET", "/", "/")
+        .query("page_size", "100")
+        .answer(&state)
+        .await;
+    assert_eq!(listed.status, 200);
+    let logs = listed.body.as_array().unwrap();
+    assert_eq!(logs.len(), 24);
+    assert_eq!(listed.header("x-result-count"), Some("24"));
+    let find = |event: &str| {
+        logs.iter()
+            .find(|log| log["message"] == event)
+            .unwrap_or_else(|| panic!("{event} stored: {logs:?}"))
+    };
+    assert_eq!(find("x")["context"]["n"], json!("1e+200"));
+    let tree = find("deep")["context"]["tree"].clone();
+    let mut part = &tree;
+    let mut original = &deep;
+    while part.is_object() {
+        part = &part["next"];
+        original = &original["next"];
+    }
+    assert_eq!(
+        &serde_json::from_str::<Value>(part.as_str().unwrap()).unwrap(),
+        original,
+        "the part too deep is kept whole, as text"
+    );
+    assert_eq!(
+        find("empty key inside")["context"]["ctx"],
+        json!("{\"\":1,\"k\":2}")
+    );
+    assert!(find("empty key")["context"]["context_json"].is_string());
+    let stats = ApiRequest::system("GET", "/stats/", "/stats/")
+        .answer(&state)
+        .await;
+    assert_eq!(stats.body["instances"][0]["count"], 24, "{}", stats.body);
+    let instances = ApiRequest::system("GET", "/instances/", "/instances/")
+        .answer(&state)
+        .await;
+    assert_eq!(instances.body[0]["count"], 24, "{}", instances.body);
+    assert!(instances.body[0]["last_seen"].is_string());
+
+    // On SQS: the same records, and one that can never be stored (a day and more ahead).
+    let ahead = (time::OffsetDateTime::now_utc() + time::Duration::days(3))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let body = |n: usize, context: Value, created: &str| {
+        json!({"created": created, "source": "api", "instance": "waldur-api-1", "level": "INFO",
+               "message": format!("queued {n}"), "context": context})
+        .to_string()
+    };
+    let now = (time::OffsetDateTime::now_utc() - time::Duration::minutes(5))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let messages = vec![
+        sqs_message("q-1", &body(1, json!({"n": 1e200}), &now)),
+        sqs_message("q-2", &body(2, json!({"tree": deep}), &now)),
+        sqs_message("q-3", &body(3, json!({"": 1}), &now)),
+        sqs_message("q-4", &body(4, json!({}), &ahead)),
+        sqs_message("q-5", &body(5, json!({}), &now)),
+    ];
+    let response = functions::system_logs_ingest::handler(
+        &ingest,
+        LambdaEvent::new(json!({ "Records": messages }), Context::default()),
+    )
+    .await
+    .unwrap();
+    let failed: Vec<&str> = response["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|failure| failure["itemIdentifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["q-4"], "only the record days ahead is reported");
+    let listed = ApiRequest::system("GET", "/", "/")
+        .query("page_size", "100")
+        .answer(&state)
+        .await;
+    assert_eq!(listed.header("x-result-count"), Some("28"));
+    let stats = ApiRequest::system("GET", "/stats/", "/stats/")
+        .answer(&state)
+        .await;
+    let counted: u64 = stats.body["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|instance| instance["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 28, "{}", stats.body);
+}

@@ -123,7 +123,12 @@ pub async fn ingest_queue(
     let mut ids = Vec::new();
     for message in &event.records {
         let message_id = message.message_id.clone().unwrap_or_default();
-        match SystemLogRecord::from_json(message.body.as_deref().unwrap_or_default()) {
+        let sent_at = message
+            .attributes
+            .get("SentTimestamp")
+            .and_then(|ms| ms.parse::<i128>().ok())
+            .and_then(|ms| time::OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok());
+        match SystemLogRecord::from_message(message.body.as_deref().unwrap_or_default(), sent_at) {
             Ok(record) => {
                 records.push((format!("sqs#{message_id}"), record));
                 ids.push(message_id);

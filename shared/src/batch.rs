@@ -286,8 +286,13 @@ impl OnceWriter<'_> {
                     .expires_at()
                     .map_or(window_end, |at| at.min(window_end)),
             };
-            match self
-                .claim_put(&entry.source_id, &claim)
+            // A log DynamoDB would refuse is never claimed nor counted: it fails alone, here.
+            let storable = entry.log.item().and_then(|item| {
+                crate::storable::check_item(&item, self.key)
+                    .map_err(|reason| StoreError::Rejected(format!("not storable: {reason}")))
+            });
+            match storable
+                .and_then(|()| self.claim_put(&entry.source_id, &claim))
                 .and_then(|put| Ok((put, entry.log.count()?)))
             {
                 Ok((put, count)) => {

@@ -13,6 +13,7 @@ pub mod partition;
 pub mod retention;
 pub mod routes;
 pub mod sqs;
+pub mod storable;
 pub mod system_logs;
 pub mod telemetry;
 pub mod timestamp;

@@ -159,7 +159,7 @@ fn line_field() -> impl Strategy<Value = (String, serde_json::Value)> {
 
 fn check_line(line: &str) -> Result<(), TestCaseError> {
     let record = record_from_line(line, OffsetDateTime::UNIX_EPOCH, "worker", "pod-1");
-    if let Ok(log) = prepare(record, Retention::days(90)) {
+    if let Ok(log) = prepare(record, Retention::days(90), OffsetDateTime::now_utc()) {
         prop_assert!(log.message.chars().count() <= MESSAGE_MAX_CHARS);
         prop_assert!(log.context.is_object());
         let context_bytes = serde_json::to_vec(&log.context).map_or(0, |bytes| bytes.len());
@@ -258,6 +258,7 @@ fn record_fields_survive_the_write_path_checks() {
         "api",
         "pod-1",
     );
-    let log = prepare(record, Retention::days(0)).expect("an ordinary line is stored");
+    let log = prepare(record, Retention::days(0), OffsetDateTime::now_utc())
+        .expect("an ordinary line is stored");
     assert_eq!((log.message.as_str(), log.level.as_str()), ("ok", "INFO"));
 }

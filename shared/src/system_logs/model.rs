@@ -129,6 +129,24 @@ pub struct SystemLogRecord {
 }
 
 impl SystemLogRecord {
+    /// A record from a queued message: its JSON, and when SQS took the message (`SentTimestamp`)
+    /// as the log's time when the body has none, so that a redelivery writes the same log.
+    pub fn from_message(body: &str, sent_at: Option<OffsetDateTime>) -> Result<Self, String> {
+        let sent = sent_at.and_then(|at| {
+            at.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        });
+        match (serde_json::from_str::<serde_json::Value>(body), sent) {
+            (Ok(serde_json::Value::Object(mut fields)), Some(sent))
+                if !fields.contains_key("created") =>
+            {
+                fields.insert("created".to_owned(), serde_json::Value::String(sent));
+                Self::from_json(&serde_json::Value::Object(fields).to_string())
+            }
+            _ => Self::from_json(body),
+        }
+    }
+
     /// A record from the JSON a queued message carries; the error names the offending field.
     pub fn from_json(body: &str) -> Result<Self, String> {
         let mut deserializer = serde_json::Deserializer::from_str(body);

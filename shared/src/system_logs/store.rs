@@ -182,7 +182,7 @@ impl SystemLogStore {
             records.iter().map(|_| None).collect();
         let mut valid = Vec::new();
         for (index, (source_id, record)) in records.into_iter().enumerate() {
-            match prepare(record, self.table.lifetime.retention) {
+            match prepare(record, self.table.lifetime.retention, now) {
                 Ok(log) => valid.push((index, source_id, log)),
                 Err(error) => results[index] = Some(Err(error)),
             }
@@ -414,10 +414,14 @@ impl SystemLogStore {
     }
 }
 
+/// How far ahead of the clock a log's time may be.
+pub const FUTURE_TOLERANCE: time::Duration = time::Duration::days(1);
+
 /// Validates and normalizes a record into the log to store (its id is given later).
 pub(crate) fn prepare(
     record: SystemLogRecord,
     retention: Retention,
+    now: OffsetDateTime,
 ) -> Result<SystemLog, WriteError> {
     let source = Source::named(&record.source).ok_or_else(|| {
         WriteError::Invalid(format!(
@@ -442,6 +446,13 @@ pub(crate) fn prepare(
             "created is outside the years 1970 to 9999".into(),
         ));
     }
+    // A clock a day ahead is a broken clock; such a log would sort first for years.
+    if record.created > now + FUTURE_TOLERANCE {
+        return Err(WriteError::Invalid(format!(
+            "created {} is more than a day in the future",
+            timestamp::format(record.created)
+        )));
+    }
     let mut context = match record.context {
         serde_json::Value::Object(map) => serde_json::Value::Object(map),
         serde_json::Value::Null => serde_json::Value::Object(serde_json::Map::new()),
@@ -451,7 +462,12 @@ pub(crate) fn prepare(
     if let Some(serde_json::Value::String(traceback)) = context.get_mut("traceback") {
         *traceback = truncate(traceback, TRACEBACK_MAX_CHARS);
     }
-    let context = cap_context(context);
+    // What DynamoDB cannot hold as it is (1e200, 40 levels, an empty key) is kept as text; a
+    // context whose own keys include an empty one is kept whole, as its JSON text.
+    let context = match crate::storable::storable_json(cap_context(context), 2) {
+        serde_json::Value::String(text) => serde_json::json!({ "context_json": text }),
+        context => context,
+    };
     Ok(SystemLog {
         id: 0,
         expires_at: retention.expires_at(record.created),
