@@ -615,3 +615,110 @@ async fn records_dynamodb_would_refuse_as_they_are_are_kept_or_reported_alone() 
         .sum();
     assert_eq!(counted, 28, "{}", stats.body);
 }
+
+/// A log DynamoDB refuses after its claim and count were committed (for a reason no check foresaw:
+/// a client that refuses one marked item stands in for it) fails alone; its claim and count are
+/// undone, so counts equal the logs stored, on the first delivery and on every redelivery.
+#[tokio::test]
+async fn a_log_refused_after_its_claim_is_unclaimed_and_uncounted() {
+    use integration_tests::dynamo_calls::{REFUSED_MARKER, Refusing};
+    let system = system_logs_state().await;
+    let (client, refusing) = Refusing::client(system.store.client());
+    let through = integration_tests::system_logs_through(&system, client);
+    let ingest = functions::system_logs_ingest::IngestState {
+        store: through.store.clone(),
+        mapping: Default::default(),
+    };
+    let created = (time::OffsetDateTime::now_utc() - time::Duration::minutes(5))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let body = |message: &str| {
+        json!({"created": created, "source": "worker", "instance": "waldur-worker-1", "level": "INFO",
+               "message": message})
+        .to_string()
+    };
+    let batch = json!({"Records": [
+        sqs_message("s-1", &body("one")),
+        sqs_message("s-2", &body(&format!("two {REFUSED_MARKER}"))),
+        sqs_message("s-3", &body("three")),
+        sqs_message("s-4", &body("four")),
+    ]});
+    for delivery in 1..=2 {
+        let response = functions::system_logs_ingest::handler(
+            &ingest,
+            LambdaEvent::new(batch.clone(), Context::default()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            response["batchItemFailures"],
+            json!([{"itemIdentifier": "s-2"}]),
+            "delivery {delivery}"
+        );
+        let listed = ApiRequest::system("GET", "/", "/").answer(&system).await;
+        assert_eq!(
+            listed.body.as_array().unwrap().len(),
+            3,
+            "delivery {delivery}"
+        );
+        assert_eq!(
+            listed.header("x-result-count"),
+            Some("3"),
+            "delivery {delivery}"
+        );
+        let stats = ApiRequest::system("GET", "/stats/", "/stats/")
+            .answer(&system)
+            .await;
+        assert_eq!(
+            stats.body["instances"][0]["count"], 3,
+            "delivery {delivery}"
+        );
+        let instances = ApiRequest::system("GET", "/instances/", "/instances/")
+            .answer(&system)
+            .await;
+        assert_eq!(instances.body[0]["count"], 3, "delivery {delivery}");
+    }
+    assert!(refusing.refused() >= 2);
+
+    let api = cluster_logs_state().await;
+    let (client, _) = Refusing::client(api.store.client());
+    let through = integration_tests::cluster_logs_through(&api, client);
+    let ingest = functions::cluster_logs_ingest::IngestState {
+        store: through.store.clone(),
+        service: service_identity_from_env(),
+    };
+    let mut marked = draft();
+    marked["summary"] = json!(format!("marked {REFUSED_MARKER}"));
+    let event: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(json!({"Records": [
+            sqs_message("m-1", &draft().to_string()),
+            sqs_message("m-2", &marked.to_string()),
+            sqs_message("m-3", &draft().to_string()),
+        ]}))
+        .unwrap();
+    for delivery in 1..=2 {
+        let response = functions::cluster_logs_ingest::handler(
+            &ingest,
+            LambdaEvent::new(event.clone(), Context::default()),
+        )
+        .await
+        .unwrap();
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .into_iter()
+            .map(|failure| failure.item_identifier)
+            .collect();
+        assert_eq!(failed, ["m-2"], "delivery {delivery}");
+        let (status, page) = ApiRequest::new("GET", "/cluster_logs", "/cluster_logs")
+            .caller(Caller::reader())
+            .send(&api)
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            page["items"].as_array().unwrap().len(),
+            2,
+            "delivery {delivery}"
+        );
+        assert_eq!(page["total"], 2, "delivery {delivery}: {page}");
+    }
+}

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_lambda_events::event::cloudwatch_logs::{LogData, LogEntry};
 use integration_tests::dynamo_calls::CallLog;
+use integration_tests::dynamo_calls::{REFUSED_MARKER, Refusing};
 use integration_tests::{
     ApiRequest, Caller, cluster_logs_state, cluster_logs_through, invoke, sqs_message,
     system_logs_state, system_logs_through, template,
@@ -267,6 +268,21 @@ async fn cluster_ingest_permissions() -> Permissions {
         .await
         .expect("answered");
     }
+    // A log DynamoDB refuses after its claim: put alone, then its claim and count undone.
+    let (refusing, _) = Refusing::client(watched.store.client());
+    let refused = functions::cluster_logs_ingest::IngestState {
+        store: shared::cluster_logs::ClusterLogStore::new(refusing, watched.store.table()),
+        service: shared::cluster_logs::ingest::service_identity_from_env(),
+    };
+    let mut marked = draft(99, false);
+    marked["summary"] = json!(REFUSED_MARKER);
+    let event = serde_json::from_value(
+        json!({"Records": [sqs_message("m-refused", &marked.to_string()), sqs_message("m-0", &draft(0, false).to_string())]}),
+    )
+    .expect("an SQS event");
+    functions::cluster_logs_ingest::handler(&refused, LambdaEvent::new(event, Context::default()))
+        .await
+        .expect("answered");
     logical_permissions(&log)
 }
 
@@ -399,6 +415,18 @@ async fn system_ingest_permissions() -> Permissions {
             .expect("answered");
         }
     }
+    let (refusing, _) = Refusing::client(ingest.store.client());
+    let refused = functions::system_logs_ingest::IngestState {
+        store: SystemLogStore::new(refusing, ingest.store.table()),
+        mapping: Default::default(),
+    };
+    let marked = json!({"created": "2026-11-01T10:00:00Z", "source": "api", "instance": "pod-1",
+                        "level": "INFO", "message": REFUSED_MARKER});
+    let event =
+        json!({"Records": [sqs_message("s-refused", &marked.to_string()), messages[0].clone()]});
+    functions::system_logs_ingest::handler(&refused, LambdaEvent::new(event, Context::default()))
+        .await
+        .expect("answered");
     logical_permissions(&log)
 }
 

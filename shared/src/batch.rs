@@ -14,6 +14,12 @@
 //!    delivery's log is the same item again, so a delivery cut short between the steps is finished
 //!    by the next, and a record is acknowledged only once this delivery has seen its log stored.
 //!
+//! 3. **Undo what was refused**: a log DynamoDB refuses for good (a batch it refuses is put again
+//!    one item at a time, so only the refused fail) has its claim deleted and its count taken back
+//!    in one transaction, so counts equal stored logs whatever DynamoDB refuses. Before step 1,
+//!    every item is checked against DynamoDB's limits (crate::storable): one that would be refused
+//!    is never claimed.
+//!
 //! Between the steps a log is counted a moment before it is visible; a delivery that failed there
 //! is redelivered and completes it. Deleting a log (the per-source cap, the API) deletes its claim
 //! in the same transaction, so a later redelivery stores and counts it afresh, not uncounted.
@@ -243,7 +249,11 @@ impl OnceWriter<'_> {
         let mut outcomes: Vec<Option<Outcome<T>>> = entries.iter().map(|_| None).collect();
         let (live, follows) = sort_out(entries, now, &mut outcomes);
         let (to_store, earlier) = self.claim(live, now, &mut outcomes).await;
-        for (index, entry) in self.store(to_store, &mut outcomes).await {
+        let (stored, refused) = self.store(to_store, &mut outcomes).await;
+        // Refused for good after its claim: the claim and its count go again, so that counts
+        // equal stored logs whatever DynamoDB refuses.
+        self.unclaim(refused, &mut outcomes).await;
+        for (index, entry) in stored {
             outcomes[index] = Some(if earlier.contains(&index) {
                 Outcome::AlreadyStored
             } else {
@@ -345,12 +355,13 @@ impl OnceWriter<'_> {
             .build()?)
     }
 
-    /// Puts the logs 25 per BatchWriteItem; returns those stored, records failures in `outcomes`.
+    /// Puts the logs 25 per BatchWriteItem; returns those stored and those DynamoDB refused for
+    /// good (to unclaim), records other failures in `outcomes`.
     async fn store<T: Storable>(
         &self,
         entries: Vec<(usize, Entry<T>)>,
         outcomes: &mut [Option<Outcome<T>>],
-    ) -> Vec<(usize, Entry<T>)> {
+    ) -> (Vec<(usize, Entry<T>)>, Vec<(usize, Entry<T>, StoreError)>) {
         let mut requests = Vec::new();
         let mut chunk = Vec::new();
         for (index, entry) in entries {
@@ -374,13 +385,68 @@ impl OnceWriter<'_> {
             .collect()
             .await;
         let mut stored = Vec::new();
+        let mut refused = Vec::new();
         for (index, entry, result) in results.into_iter().flatten() {
             match result {
                 Ok(()) => stored.push((index, entry)),
+                Err(error @ StoreError::Rejected(_)) => refused.push((index, entry, error)),
                 Err(error) => outcomes[index] = Some(Outcome::Failed(error)),
             }
         }
-        stored
+        (stored, refused)
+    }
+
+    /// Deletes the claims of logs DynamoDB refused for good, and takes them off their counts, in
+    /// one transaction each with its count; the records fail (their source delivers them again,
+    /// and each comes back to be claimed afresh, or, refused each time, ends in a dead-letter queue).
+    async fn unclaim<T: Storable>(
+        &self,
+        refused: Vec<(usize, Entry<T>, StoreError)>,
+        outcomes: &mut [Option<Outcome<T>>],
+    ) {
+        let mut undo = Vec::new();
+        let mut positions = Vec::new();
+        for (index, entry, error) in refused {
+            let delete = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(self.table)
+                .key(self.key, claim_key(&entry.source_id))
+                .condition_expression("log_id = :id")
+                .expression_attribute_values(":id", AttributeValue::S(entry.log.id()))
+                .build();
+            match (delete, entry.log.count()) {
+                (Ok(delete), Ok(count)) => {
+                    undo.push(CountedAction {
+                        action: TransactWriteItem::builder().delete(delete).build(),
+                        also: None,
+                        count,
+                        delta: -1,
+                    });
+                    positions.push(index);
+                }
+                (Err(build), _) => {
+                    tracing::error!(error = %build, "claim of a refused log not undone")
+                }
+                (_, Err(count)) => {
+                    tracing::error!(error = %count, "claim of a refused log not undone")
+                }
+            }
+            outcomes[index] = Some(Outcome::Failed(error));
+        }
+        for (index, applied) in positions
+            .into_iter()
+            .zip(apply_counted(self.client, self.table, self.key, undo).await)
+        {
+            match applied {
+                Applied::Done => {}
+                // Another delivery holds the claim now: it is that delivery's to keep.
+                Applied::ConditionFailed(_) => {}
+                Applied::Failed(error) => tracing::error!(
+                    position = index,
+                    %error,
+                    "the claim and count of a refused log could not be undone"
+                ),
+            }
+        }
     }
 
     async fn put_chunk<T>(&self, chunk: Vec<(usize, Entry<T>, Item)>) -> Vec<Written<T>> {
@@ -428,6 +494,11 @@ impl OnceWriter<'_> {
                 }
                 Err(error) => {
                     let error = StoreError::from(error);
+                    if let StoreError::Rejected(_) = error {
+                        // One item refused fails the whole request: put each alone, so that only
+                        // the refused fail, and the rest of the batch is stored.
+                        return self.put_each(chunk, pending).await;
+                    }
                     let retry = matches!(error, StoreError::Unavailable(_))
                         && attempt + 1 < UNAVAILABLE_ATTEMPTS;
                     failure = Some(error);
@@ -453,6 +524,39 @@ impl OnceWriter<'_> {
                 (index, entry, result)
             })
             .collect()
+    }
+}
+
+impl OnceWriter<'_> {
+    /// Puts the still pending items of a chunk one PutItem each (after DynamoDB refused their
+    /// BatchWriteItem): each item's own outcome.
+    async fn put_each<T>(
+        &self,
+        chunk: Vec<(usize, Entry<T>, Item)>,
+        pending: HashMap<String, Item>,
+    ) -> Vec<Written<T>> {
+        let puts = chunk.into_iter().map(|(index, entry, item)| {
+            let pending = pending.contains_key(text(&item, self.key));
+            async move {
+                let result = if pending {
+                    self.client
+                        .put_item()
+                        .table_name(self.table)
+                        .set_item(Some(item))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(StoreError::from)
+                } else {
+                    Ok(())
+                };
+                (index, entry, result)
+            }
+        });
+        futures::stream::iter(puts)
+            .buffer_unordered(CONCURRENT_REQUESTS)
+            .collect()
+            .await
     }
 }
 

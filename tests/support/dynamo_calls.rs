@@ -211,3 +211,83 @@ impl HttpConnector for ThrottlingConnector {
         HttpConnectorFuture::ready(Ok(response))
     }
 }
+
+/// The text that makes [`Refusing`] refuse a request: put it in a field of a log.
+pub const REFUSED_MARKER: &str = "refused-by-dynamodb";
+
+/// An HTTP client in front of DynamoDB that refuses, with DynamoDB's `ValidationException`, every
+/// request whose body holds [`REFUSED_MARKER`]: an item DynamoDB takes for no reason the checks
+/// before it foresaw (a BatchWriteItem holding it is refused whole, as DynamoDB refuses one).
+#[derive(Debug, Clone)]
+pub struct Refusing {
+    inner: SharedHttpClient,
+    refused: Arc<AtomicU64>,
+}
+
+impl Refusing {
+    pub fn client(client: &Client) -> (Client, Refusing) {
+        let inner = client
+            .config()
+            .http_client()
+            .expect("the client has an HTTP client");
+        let refusing = Refusing {
+            inner,
+            refused: Arc::new(AtomicU64::new(0)),
+        };
+        let config = client
+            .config()
+            .to_builder()
+            .http_client(refusing.clone())
+            .build();
+        (Client::from_conf(config), refusing)
+    }
+
+    /// Requests refused so far.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::SeqCst)
+    }
+}
+
+impl HttpClient for Refusing {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &Components,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(RefusingConnector {
+            inner: self.inner.http_connector(settings, components),
+            refusing: self.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct RefusingConnector {
+    inner: SharedHttpConnector,
+    refusing: Refusing,
+}
+
+impl HttpConnector for RefusingConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let target = request.headers().get("x-amz-target").unwrap_or_default();
+        // Writes of logs only: claims and counts (transactions) are left alone.
+        let writes_logs = target.ends_with("BatchWriteItem") || target.ends_with("PutItem");
+        let marked = request.body().bytes().is_some_and(|body| {
+            body.windows(REFUSED_MARKER.len())
+                .any(|w| w == REFUSED_MARKER.as_bytes())
+        });
+        if !(writes_logs && marked) {
+            return self.inner.call(request);
+        }
+        self.refusing.refused.fetch_add(1, Ordering::SeqCst);
+        let body = r#"{"__type":"com.amazon.coral.validate#ValidationException","message":"One or more parameter values were invalid: refused for the test"}"#;
+        let mut response = HttpResponse::new(
+            StatusCode::try_from(400).expect("a status code"),
+            SdkBody::from(body),
+        );
+        response
+            .headers_mut()
+            .insert("content-type", "application/x-amz-json-1.0");
+        HttpConnectorFuture::ready(Ok(response))
+    }
+}
