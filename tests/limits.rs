@@ -722,3 +722,27 @@ async fn a_log_refused_after_its_claim_is_unclaimed_and_uncounted() {
         assert_eq!(page["total"], 2, "delivery {delivery}: {page}");
     }
 }
+
+/// The costliest search a caller may send over the largest text a log holds: a 4 KB ILIKE pattern
+/// of wildcards over 64K-character descriptions. Matching is linear in the text (the pattern is
+/// compiled once; `make bench` measures it), so it answers like any search.
+#[tokio::test]
+async fn a_4_kb_ilike_over_64k_descriptions_is_answered() {
+    let state = cluster_logs_state().await;
+    for n in 0..3 {
+        let mut log = draft();
+        log["description"] = json!(format!(
+            "{}{}",
+            "ab".repeat(32 * 1024 - 1),
+            ["", "c", "C"][n]
+        ));
+        let (status, _) = post(&log).caller(Caller::writer()).send(&state).await;
+        assert_eq!(status, 201);
+    }
+    let pattern = format!("%{}c", "A_".repeat(2010));
+    let search = format!("description ILIKE '{pattern}'");
+    assert!(search.len() <= 4_096);
+    let (status, page) = list(&search).caller(Caller::reader()).send(&state).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 2, "the two that end in c or C");
+}

@@ -24,17 +24,9 @@ impl Search {
             Search::In { field, values } => values_of(log, field)
                 .iter()
                 .any(|held| values.iter().any(|value| value == held)),
-            Search::Like {
-                field,
-                pattern,
-                case_insensitive,
-            } => values_of(log, field).iter().any(|held| {
-                if *case_insensitive {
-                    like(&held.to_lowercase(), &pattern.to_lowercase())
-                } else {
-                    like(held, pattern)
-                }
-            }),
+            Search::Like { field, pattern } => values_of(log, field)
+                .iter()
+                .any(|held| pattern.matches(held)),
         }
     }
 }
@@ -65,28 +57,4 @@ pub(crate) fn values_of(log: &ClusterLog, field: &str) -> Vec<String> {
         "last_name" => text(&log.last_name),
         _ => Vec::new(),
     }
-}
-
-/// SQL LIKE: `%` any run of characters, `_` one character.
-fn like(text: &str, pattern: &str) -> bool {
-    let text: Vec<char> = text.chars().collect();
-    let pattern: Vec<char> = pattern.chars().collect();
-    // matched[j]: the text read so far matches pattern[..j].
-    let mut matched = vec![false; pattern.len() + 1];
-    matched[0] = true;
-    for j in 1..=pattern.len() {
-        matched[j] = matched[j - 1] && pattern[j - 1] == '%';
-    }
-    for c in text {
-        let mut next = vec![false; pattern.len() + 1];
-        for j in 1..=pattern.len() {
-            next[j] = match pattern[j - 1] {
-                '%' => next[j - 1] || matched[j],
-                '_' => matched[j - 1],
-                p => matched[j - 1] && p == c,
-            };
-        }
-        matched = next;
-    }
-    matched[pattern.len()]
 }

@@ -22,8 +22,11 @@
 
 mod evaluate;
 mod lexer;
+mod like;
 mod parser;
 mod pushdown;
+
+pub use like::LikePattern;
 
 pub(crate) use evaluate::values_of;
 
@@ -72,10 +75,10 @@ pub enum Search {
         field: &'static str,
         values: Vec<String>,
     },
+    /// `LIKE` (or `ILIKE`, as the pattern says), compiled once.
     Like {
         field: &'static str,
-        pattern: String,
-        case_insensitive: bool,
+        pattern: Box<LikePattern>,
     },
 }
 

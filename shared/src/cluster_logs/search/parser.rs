@@ -138,8 +138,7 @@ impl Parser {
             let pattern = self.value(field)?;
             Search::Like {
                 field,
-                pattern,
-                case_insensitive,
+                pattern: Box::new(super::LikePattern::new(&pattern, case_insensitive)),
             }
         } else if negated {
             return self.fail("expected IN, LIKE or ILIKE after NOT");

@@ -153,11 +153,12 @@ impl FilterBuilder {
                     .collect::<Option<Vec<_>>>()?;
                 Some((joined(&parts, "OR"), true))
             }
-            Search::Like {
-                field,
-                pattern,
-                case_insensitive: false,
-            } if ![BOOLEAN_FIELD, LIST_FIELD].contains(field) && !KEY_FIELDS.contains(field) => {
+            Search::Like { field, pattern }
+                if !pattern.is_case_insensitive()
+                    && ![BOOLEAN_FIELD, LIST_FIELD].contains(field)
+                    && !KEY_FIELDS.contains(field) =>
+            {
+                let pattern = pattern.as_str();
                 // DynamoDB has begins_with and contains: enough for 'abc%', '%abc%' and 'abc'.
                 let core = pattern.trim_start_matches('%').trim_end_matches('%');
                 if core.is_empty() || core.contains(['%', '_']) {
