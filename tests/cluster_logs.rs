@@ -1166,13 +1166,14 @@ async fn created_at_orders_are_read_from_the_creation_indexes_page_by_page() {
             }
             assert_eq!(&read, expected, "{route}: {order}, page by page");
             let queries = sent.taken();
-            // A cluster's list also reads its id's logs without a UUID, from the id's index.
+            // A cluster's list also reads its id's logs without a UUID, from the id's index; its
+            // total comes from its counters.
             assert!(
                 queries.iter().any(|q| q.starts_with(index))
                     && queries.iter().all(|q| q
                         .split(' ')
                         .next()
-                        .is_some_and(|i| i.ends_with("-created-index"))),
+                        .is_some_and(|i| i.ends_with("-created-index") || i == "counter-index")),
                 "{route}: {order} is read from {index}: {queries:?}"
             );
         }
@@ -1621,4 +1622,121 @@ async fn the_api_metadata_and_the_contract_as_json_are_served_where_production_s
         .await
         .expect("answered");
     assert_eq!(response.status(), 401);
+}
+
+/// The console's default view: a cluster's history, no search. Its `total` comes from the
+/// cluster's counters, changed in the transaction of every create, delete and queued log, so the
+/// list reads its page and one small item whatever the cluster holds, and the total equals what
+/// is listed through posts, deletes, redelivered queue messages, id-only logs and expiry.
+#[tokio::test]
+async fn a_clusters_total_is_read_from_its_counters_and_always_equals_its_logs() {
+    use shared::retention::{Clock, Lifetime, Retention};
+    let base = cluster_logs_state().await;
+    let state = ClusterLogsState {
+        store: base.store.clone().with_lifetime(Lifetime {
+            retention: Retention::days(2),
+            clock: Clock::ahead(time::Duration::ZERO),
+        }),
+        auth: base.auth.clone(),
+    };
+    integration_tests::register_cluster(&state, UUID, CLUSTER_ID, CUSTOMER_ORGANIZATION).await;
+    let mut public = Vec::new();
+    for n in 0..6 {
+        public.push(
+            create(
+                &state,
+                log_for(UUID, &format!("public {n}"), "2026-11-30T10:00:00Z"),
+            )
+            .await,
+        );
+    }
+    let mut internal = log_for(UUID, "internal", "2026-11-30T10:00:00Z");
+    internal["internal_only"] = json!(true);
+    create(&state, internal).await;
+    // Posted by id alone: counted for the cluster once the registry knows the pair.
+    let by_id = json!({"cluster_id": CLUSTER_ID, "service_name": "hive", "severity": "Info", "summary": "by id"});
+    create(&state, by_id.clone()).await;
+    // Another cluster's logs change nothing here.
+    create(
+        &state,
+        log_for("another-cluster", "elsewhere", "2026-11-30T10:00:00Z"),
+    )
+    .await;
+    let (status, _) = delete(&public[0])
+        .caller(Caller::admin())
+        .send(&state)
+        .await;
+    assert_eq!(status, 204);
+    // Queued twice: stored and counted once.
+    let ingest = functions::cluster_logs_ingest::IngestState {
+        store: state.store.clone(),
+        service: shared::cluster_logs::ingest::service_identity_from_env(),
+    };
+    let queued: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({"Records": [
+        integration_tests::sqs_message("q-1", &log_for(UUID, "queued", "2026-11-30T11:00:00Z").to_string()),
+    ]}))
+    .unwrap();
+    for _ in 0..2 {
+        functions::cluster_logs_ingest::handler(
+            &ingest,
+            lambda_runtime::LambdaEvent::new(queued.clone(), lambda_runtime::Context::default()),
+        )
+        .await
+        .unwrap();
+    }
+    // 5 public + 1 by id + 1 queued for customers; and the internal one for SREs.
+    for (caller, expected) in [(Caller::customer(), 7), (Caller::internal(), 8)] {
+        let (client, calls) =
+            integration_tests::dynamo_calls::CallLog::watching(state.store.client());
+        let watched = integration_tests::cluster_logs_through(&state, client);
+        let (status, page) = list_by_uuid(UUID)
+            .caller(caller.clone())
+            .query("size", "3")
+            .send(&watched)
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["total"], expected, "{caller:?}: {page}");
+        let (_, everything) = list_by_uuid(UUID)
+            .caller(caller.clone())
+            .query("size", "100")
+            .send(&state)
+            .await;
+        assert_eq!(everything["items"].as_array().unwrap().len(), expected);
+        let queried: Vec<String> = calls
+            .permissions()
+            .into_iter()
+            .filter(|(action, _)| action == "dynamodb:Query")
+            .map(|(_, resource)| resource)
+            .collect();
+        assert!(
+            queried.iter().any(|r| r.ends_with("counter-index")),
+            "the total is the counters': {queried:?}"
+        );
+    }
+    let (_, by_cluster) = list_by_cluster()
+        .query("cluster_id", CLUSTER_ID)
+        .caller(Caller::internal())
+        .send(&state)
+        .await;
+    assert_eq!(by_cluster["total"], 8, "{by_cluster}");
+    // Three days on, every one of these logs is past its retention: gone, and uncounted.
+    let later = ClusterLogsState {
+        store: base.store.clone().with_lifetime(Lifetime {
+            retention: Retention::days(2),
+            clock: Clock::ahead(time::Duration::days(3)),
+        }),
+        auth: base.auth.clone(),
+    };
+    let (_, page) = list_by_uuid(UUID)
+        .caller(Caller::internal())
+        .send(&later)
+        .await;
+    assert_eq!(
+        (
+            page["total"].clone(),
+            page["items"].as_array().unwrap().len()
+        ),
+        (json!(0), 0),
+        "{page}"
+    );
 }

@@ -382,7 +382,13 @@ impl Bench {
                 load::scan_all(&self.client, &self.cluster_table).await?,
                 is_cluster_log,
             );
-            let counters = load::counters(&others, "id", "#count#");
+            // The time-shard counters and the per-cluster ones grow with the copies alike.
+            let mut counters = load::counters(&others, "id", "#count#");
+            counters.extend(load::counters(
+                &others,
+                "id",
+                shared::cluster_logs::table::CLUSTER_COUNTER_PREFIX,
+            ));
             self.cluster_written = logs.len() as u64;
             self.cluster_originals = Some((logs, counters));
         }

@@ -69,8 +69,8 @@ pub trait Storable {
     fn adopt(&mut self, id: &str) -> Result<(), StoreError>;
     /// The item as stored, keys and index attributes included.
     fn item(&self) -> Result<Item, StoreError>;
-    /// The count bucket this log adds one to.
-    fn count(&self) -> Result<CountChange, StoreError>;
+    /// The count buckets this log adds one to.
+    fn counts(&self) -> Result<Vec<CountChange>, StoreError>;
     /// When DynamoDB deletes it; `None` for never.
     fn expires_at(&self) -> Option<i64>;
 }
@@ -303,13 +303,13 @@ impl OnceWriter<'_> {
             });
             match storable
                 .and_then(|()| self.claim_put(&entry.source_id, &claim))
-                .and_then(|put| Ok((put, entry.log.count()?)))
+                .and_then(|put| Ok((put, entry.log.counts()?)))
             {
-                Ok((put, count)) => {
+                Ok((put, counts)) => {
                     claims.push(CountedAction {
                         action: TransactWriteItem::builder().put(put).build(),
                         also: None,
-                        count,
+                        counts,
                         delta: 1,
                     });
                     claimed.push((index, entry));
@@ -413,12 +413,12 @@ impl OnceWriter<'_> {
                 .condition_expression("log_id = :id")
                 .expression_attribute_values(":id", AttributeValue::S(entry.log.id()))
                 .build();
-            match (delete, entry.log.count()) {
-                (Ok(delete), Ok(count)) => {
+            match (delete, entry.log.counts()) {
+                (Ok(delete), Ok(counts)) => {
                     undo.push(CountedAction {
                         action: TransactWriteItem::builder().delete(delete).build(),
                         also: None,
-                        count,
+                        counts,
                         delta: -1,
                     });
                     positions.push(index);
@@ -560,14 +560,14 @@ impl OnceWriter<'_> {
     }
 }
 
-/// A conditional write and the count change that must happen with it, or not at all.
+/// A conditional write and the count changes that must happen with it, or not at all.
 #[derive(Debug, Clone)]
 pub struct CountedAction {
     /// The conditional write: its cancellation reason says whether its condition held.
     pub action: TransactWriteItem,
     /// A write that goes with it, unconditionally (a deleted log's claim).
     pub also: Option<TransactWriteItem>,
-    pub count: CountChange,
+    pub counts: Vec<CountChange>,
     pub delta: i64,
 }
 
@@ -603,15 +603,21 @@ pub async fn apply_counted(
     let mut buckets: Vec<String> = Vec::new();
     let mut size = 0;
     for (index, action) in actions.into_iter().enumerate() {
-        let new_bucket = usize::from(!buckets.contains(&action.count.bucket));
-        if size + buckets.len() + action.items() + new_bucket > TRANSACTION_ITEMS {
+        let new_buckets = action
+            .counts
+            .iter()
+            .filter(|count| !buckets.contains(&count.bucket))
+            .count();
+        if size + buckets.len() + action.items() + new_buckets > TRANSACTION_ITEMS {
             groups.push(std::mem::take(&mut group));
             buckets.clear();
             size = 0;
         }
         size += action.items();
-        if !buckets.contains(&action.count.bucket) {
-            buckets.push(action.count.bucket.clone());
+        for count in &action.counts {
+            if !buckets.contains(&count.bucket) {
+                buckets.push(count.bucket.clone());
+            }
         }
         group.push((index, action));
     }
@@ -709,7 +715,9 @@ fn transaction(
         positions.push(items.len());
         items.push(action.action.clone());
         items.extend(action.also.clone());
-        counts.add(action.count.clone(), action.delta);
+        for count in &action.counts {
+            counts.add(count.clone(), action.delta);
+        }
     }
     items.extend(counts.updates(table, key)?);
     Ok((items, positions))

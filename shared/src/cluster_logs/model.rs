@@ -8,7 +8,6 @@ use crate::identity::{Caller, Role};
 use crate::timestamp;
 
 use super::ClusterLogError;
-use crate::partition::PARTITION_KEY_MAX_BYTES;
 
 /// Severity values, case as written (`Info`, never `info`). The last three are accepted by newer
 /// servers.
@@ -71,6 +70,9 @@ impl Severity {
     }
 }
 
+/// Longest `cluster_uuid` and `cluster_id`, in bytes: they are index partition keys, which
+/// DynamoDB takes up to 2,048 bytes.
+pub const CLUSTER_NAME_MAX_BYTES: usize = crate::partition::PARTITION_KEY_MAX_BYTES;
 /// Longest `summary`, in characters (the contract's limit).
 pub const SUMMARY_MAX_CHARS: usize = 255;
 /// Longest `description`, in characters: keeps a log well inside DynamoDB's 400 KB item limit.
@@ -199,10 +201,10 @@ impl ClusterLogDraft {
         for (name, value) in [("cluster_id", &cluster_id), ("cluster_uuid", &cluster_uuid)] {
             if value
                 .as_ref()
-                .is_some_and(|value| value.len() > PARTITION_KEY_MAX_BYTES)
+                .is_some_and(|value| value.len() > CLUSTER_NAME_MAX_BYTES)
             {
                 return Err(ClusterLogError::BadRequest(format!(
-                    "Field '{name}' is longer than {PARTITION_KEY_MAX_BYTES} bytes"
+                    "Field '{name}' is longer than {CLUSTER_NAME_MAX_BYTES} bytes"
                 )));
             }
         }

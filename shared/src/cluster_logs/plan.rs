@@ -8,21 +8,22 @@ use super::query::{MAX_SORTED, SortTime};
 use super::search::Search;
 use super::table::{
     CLUSTER_ID, CLUSTER_ID_CREATED_INDEX, CLUSTER_ID_INDEX, CLUSTER_UUID,
-    CLUSTER_UUID_CREATED_INDEX, CLUSTER_UUID_INDEX, INTERNAL_ONLY, TIME_CREATED_INDEX, TIME_INDEX,
-    TIME_SHARD, TIME_SHARDS,
+    CLUSTER_UUID_CREATED_INDEX, CLUSTER_UUID_INDEX, ClusterCounted, INTERNAL_ONLY,
+    TIME_CREATED_INDEX, TIME_INDEX, TIME_SHARD, TIME_SHARDS,
 };
 use super::{ClusterLog, ClusterLogFilter, ClusterLogOrder, ClusterScope, PageRequest, Visibility};
 use crate::partition::{Direction, Filter, PartitionQuery, SortRange, Value};
 
 /// Where a list's `total` comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Total {
     /// Nothing can match: no read at all.
     Nothing,
     /// The table's counters (one small Query): every live log the caller may see.
     Counters(Visibility),
-    /// A COUNT Query per partition, unless the page read already reached the end.
-    PartitionCounts,
+    /// The cluster's counters (one small Query each): every live log of the cluster the caller
+    /// may see, at any number of logs.
+    ClusterCounters(Vec<ClusterCounted>, Visibility),
     /// The matches of the search, counted by reading the partitions, unless the page read
     /// already reached the end.
     Matches,
@@ -192,6 +193,7 @@ fn partitions(
                 uuid,
                 visible.clone(),
             )];
+            let mut counted = vec![ClusterCounted::Uuid(uuid.clone())];
             // A cluster's logs are those of its UUID and those posted under its id alone (before
             // the registry knew the pair; only read when the registry says there are any): a log
             // naming a UUID belongs to that UUID's cluster, so the two partitions never hold the
@@ -204,15 +206,20 @@ fn partitions(
                     id,
                     Filter::all([Some(without_uuid), visible]),
                 ));
+                counted.push(ClusterCounted::IdAlone(id.clone()));
             }
-            (queries, counted(search))
+            (queries, cluster_total(search, counted, filter.visibility))
         }
         ClusterScope::Cluster {
             uuid: None,
             id: Some(id),
         } => (
             vec![partition(indexes.by_id, CLUSTER_ID, id, visible)],
-            counted(search),
+            cluster_total(
+                search,
+                vec![ClusterCounted::Id(id.clone())],
+                filter.visibility,
+            ),
         ),
         ClusterScope::Cluster {
             uuid: None,
@@ -221,9 +228,14 @@ fn partitions(
     }
 }
 
-fn counted(search: Option<&Search>) -> Total {
+/// A cluster's total: from its counters, unless a search narrows it (then its matches are counted).
+fn cluster_total(
+    search: Option<&Search>,
+    counted: Vec<ClusterCounted>,
+    visibility: Visibility,
+) -> Total {
     match search {
-        None => Total::PartitionCounts,
+        None => Total::ClusterCounters(counted, visibility),
         Some(_) => Total::Matches,
     }
 }
@@ -320,7 +332,14 @@ mod tests {
         );
         assert_eq!(plan.direction, Direction::Descending);
         assert_eq!(plan.arrangement, Arrangement::Merged);
-        assert_eq!(plan.total, Total::PartitionCounts);
+        assert_eq!(
+            plan.total,
+            Total::ClusterCounters(
+                vec![ClusterCounted::Uuid("c-1".into())],
+                Visibility::PublicOnly
+            ),
+            "the total is the cluster's counters, not its logs"
+        );
         assert!(
             !plan.queries[0]
                 .sort_range
@@ -359,8 +378,14 @@ mod tests {
         );
         assert_eq!(
             plan.total,
-            Total::PartitionCounts,
-            "the partitions never share a log"
+            Total::ClusterCounters(
+                vec![
+                    ClusterCounted::Uuid("c-1".into()),
+                    ClusterCounted::IdAlone("i-1".into())
+                ],
+                Visibility::IncludingInternal
+            ),
+            "the partitions never share a log, nor do the counters"
         );
         let by_id = ClusterLog {
             cluster_id: Some("i-1".into()),

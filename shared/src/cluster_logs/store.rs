@@ -9,6 +9,8 @@
 //!   expire at the same instant (see [`crate::retention`]), changed in the same transaction as each
 //!   write and delete, and carrying that `expires_at` so DynamoDB deletes them with their logs.
 //!   `counter-index` lists them, so the all-clusters `total` is one small Query at any table size.
+//!   Per-cluster counters (`#ccount#…`, [`super::table::ClusterCounted`]) change in the same
+//!   transactions, so a cluster's `total` is one or two small Queries at any cluster size.
 //! - Claims: `id` = `claim#<source id>`, one per queued message (see [`crate::batch`]).
 
 use aws_sdk_dynamodb::Client;
@@ -19,8 +21,8 @@ use super::plan::{Arrangement, ListPlan, SORTED_READ, Total};
 use super::query::{ClusterLogOrder, MAX_SORTED};
 use super::registry::ClusterRegistry;
 use super::table::{
-    COUNTER, COUNTER_INDEX, COUNTER_KIND, ClusterLogRow, CounterFields, CounterRow, ID,
-    INTERNAL_COUNT, PUBLIC_COUNT, counter_key,
+    COUNTER, COUNTER_INDEX, COUNTER_KIND, ClusterCounted, ClusterLogRow, CounterFields, CounterRow,
+    ID, INTERNAL_COUNT, PUBLIC_COUNT, counter_key,
 };
 use super::{ClusterLog, ClusterLogError, ClusterLogFilter, PageRequest, Visibility};
 use crate::batch::{
@@ -74,8 +76,8 @@ impl Storable for StoredClusterLog {
         ))?)
     }
 
-    fn count(&self) -> Result<CountChange, StoreError> {
-        count_change(&self.log.id, self.log.internal_only, self.expires_at)
+    fn counts(&self) -> Result<Vec<CountChange>, StoreError> {
+        count_changes(&self.log, self.expires_at)
     }
 
     fn expires_at(&self) -> Option<i64> {
@@ -83,22 +85,31 @@ impl Storable for StoredClusterLog {
     }
 }
 
-/// The counter a log is counted in: its time shard's, among the logs expiring when it does.
-fn count_change(
-    id: &str,
-    internal: bool,
+/// The counters a log is counted in, among the logs expiring when it does: its time shard's, and
+/// its cluster's (by UUID, by id, and by id alone when it names no UUID).
+fn count_changes(
+    log: &ClusterLog,
     expires_at: Option<i64>,
-) -> Result<CountChange, StoreError> {
-    let attribute = if internal {
+) -> Result<Vec<CountChange>, StoreError> {
+    let attribute = if log.internal_only {
         INTERNAL_COUNT
     } else {
         PUBLIC_COUNT
     };
-    CountChange::new(
-        counter_key(id, &bucket_name(expires_at)),
+    let bucket = bucket_name(expires_at);
+    let mut changes = vec![CountChange::new(
+        counter_key(&log.id, &bucket),
         &CounterFields::new(expires_at),
         attribute,
-    )
+    )?];
+    for counted in ClusterCounted::of(log) {
+        changes.push(CountChange::new(
+            counted.key(&bucket),
+            &CounterFields::of_cluster(&counted, expires_at),
+            attribute,
+        )?);
+    }
+    Ok(changes)
 }
 
 impl ClusterLogStore {
@@ -174,7 +185,7 @@ impl ClusterLogStore {
         let action = CountedAction {
             action: TransactWriteItem::builder().put(put).build(),
             also: None,
-            count: stored.count()?,
+            counts: stored.counts()?,
             delta: 1,
         };
         match apply_counted(&self.table.client, &self.table.name, ID, vec![action])
@@ -244,7 +255,7 @@ impl ClusterLogStore {
         let action = CountedAction {
             action: TransactWriteItem::builder().delete(delete).build(),
             also: claim.map(|claim| TransactWriteItem::builder().delete(claim).build()),
-            count: count_change(&row.log.id, row.log.internal_only, row.expires_at)?,
+            counts: count_changes(&row.log, row.expires_at)?,
             delta: -1,
         };
         match apply_counted(&self.table.client, &self.table.name, ID, vec![action])
@@ -266,10 +277,13 @@ impl ClusterLogStore {
         page: &PageRequest,
     ) -> Result<ListPage, ClusterLogError> {
         let plan = ListPlan::new(filter, page);
-        let known_total = match plan.total {
+        let known_total = match &plan.total {
             Total::Nothing => return Ok(ListPage::default()),
-            Total::Counters(visibility) => Some(self.count_all(visibility).await?),
-            Total::PartitionCounts | Total::Matches => None,
+            Total::Counters(visibility) => Some(self.count_all(*visibility).await?),
+            Total::ClusterCounters(counted, visibility) => {
+                Some(self.count_cluster(counted, *visibility).await?)
+            }
+            Total::Matches => None,
         };
         let now = self.table.lifetime.now();
         let order = |a: &ClusterLogRow, b: &ClusterLogRow| plan.compare(&a.log, &b.log);
@@ -307,23 +321,17 @@ impl ClusterLogStore {
             .into_iter()
             .map(|row| plan.complete(row.log))
             .collect();
-        let total = match (known_total, plan.total) {
-            (Some(total), _) => total,
+        let total = match known_total {
+            Some(total) => total,
             // Read to the end already: the matches are what we skipped and what we kept.
-            (None, _) if window.exhausted && reads_page => (window.skipped + items.len()) as u64,
-            (None, Total::Matches) => {
+            None if window.exhausted && reads_page => (window.skipped + items.len()) as u64,
+            // A search: its matches are counted by reading them.
+            None => {
                 self.table
                     .reader()
                     .window(plan.queries.clone(), merge, usize::MAX, 0)
                     .await?
                     .skipped as u64
-            }
-            (None, _) => {
-                let mut total = 0;
-                for query in &plan.queries {
-                    total += self.table.reader().count(query).await?;
-                }
-                total
             }
         };
         Ok(ListPage { items, total })
@@ -360,10 +368,31 @@ impl ClusterLogStore {
     /// All live logs `visibility` may see, from the counters: one small Query of `counter-index`
     /// (a handful of counters per expiry period), at any number of logs.
     async fn count_all(&self, visibility: Visibility) -> Result<u64, StoreError> {
+        self.count_kind(COUNTER.to_owned(), visibility).await
+    }
+
+    /// A cluster's live logs `visibility` may see, from its counters: one small Query of
+    /// `counter-index` per kind counted (one or two), whatever the cluster holds.
+    async fn count_cluster(
+        &self,
+        counted: &[ClusterCounted],
+        visibility: Visibility,
+    ) -> Result<u64, StoreError> {
+        let counts = counted
+            .iter()
+            .map(|counted| self.count_kind(counted.kind(), visibility));
+        Ok(futures::future::try_join_all(counts)
+            .await?
+            .into_iter()
+            .sum())
+    }
+
+    /// The live logs `visibility` may see in the counters of `counter-index` partition `kind`.
+    async fn count_kind(&self, kind: String, visibility: Visibility) -> Result<u64, StoreError> {
         let now = self.table.lifetime.now();
         let counters = PartitionQuery {
             direction: Direction::Ascending,
-            ..PartitionQuery::newest_first(COUNTER_INDEX, COUNTER_KIND, COUNTER.to_owned())
+            ..PartitionQuery::newest_first(COUNTER_INDEX, COUNTER_KIND, kind)
         };
         let counters: Vec<CounterRow> = self.table.reader().partition(&counters).await?;
         let live = counters.iter().filter(|c| is_live(c.expires_at, now));

@@ -72,20 +72,89 @@ impl ClusterLogRow {
     }
 }
 
-/// What a counter carries besides its counts: its place in `counter-index`, and its logs' expiry.
+/// What a counter carries besides its counts: its place in `counter-index` (the partition of
+/// its kind), and its logs' expiry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CounterFields {
-    pub counter_kind: &'static str,
+    pub counter_kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
 }
 
 impl CounterFields {
+    /// A time-shard counter of the whole table.
     pub fn new(expires_at: Option<i64>) -> Self {
         Self {
-            counter_kind: COUNTER,
+            counter_kind: COUNTER.to_owned(),
             expires_at,
         }
+    }
+
+    /// A counter of one cluster's logs.
+    pub fn of_cluster(counted: &ClusterCounted, expires_at: Option<i64>) -> Self {
+        Self {
+            counter_kind: counted.kind(),
+            expires_at,
+        }
+    }
+}
+
+/// The logs a per-cluster counter counts: those naming a UUID, those naming an id (with or without
+/// a UUID), and those naming an id and no UUID (posted before the registry knew the pair). A
+/// per-cluster list without a search reads its total from these instead of counting its logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterCounted {
+    Uuid(String),
+    Id(String),
+    IdAlone(String),
+}
+
+/// Where per-cluster counters are: `counter-index` partitions `cluster-count#<what>#<digest>`,
+/// items `#ccount#<what>#<digest>#<expiry bucket>`, the digest being the name's SHA-256: a
+/// cluster name may be 2 KB, and the item key is also `counter-index`'s sort key (1 KB at most).
+pub const CLUSTER_COUNTER_KIND_PREFIX: &str = "cluster-count#";
+pub const CLUSTER_COUNTER_PREFIX: &str = "#ccount#";
+
+impl ClusterCounted {
+    fn parts(&self) -> (&'static str, String) {
+        use sha2::Digest;
+        let (what, name) = match self {
+            ClusterCounted::Uuid(name) => ("uuid", name),
+            ClusterCounted::Id(name) => ("id", name),
+            ClusterCounted::IdAlone(name) => ("id-alone", name),
+        };
+        let digest = sha2::Sha256::digest(name.as_bytes());
+        (
+            what,
+            digest.iter().map(|byte| format!("{byte:02x}")).collect(),
+        )
+    }
+
+    /// The counters that count `log`.
+    pub fn of(log: &ClusterLog) -> Vec<ClusterCounted> {
+        let mut counted = Vec::new();
+        if let Some(uuid) = &log.cluster_uuid {
+            counted.push(ClusterCounted::Uuid(uuid.clone()));
+        }
+        if let Some(id) = &log.cluster_id {
+            counted.push(ClusterCounted::Id(id.clone()));
+            if log.cluster_uuid.is_none() {
+                counted.push(ClusterCounted::IdAlone(id.clone()));
+            }
+        }
+        counted
+    }
+
+    /// Its `counter-index` partition.
+    pub fn kind(&self) -> String {
+        let (what, name) = self.parts();
+        format!("{CLUSTER_COUNTER_KIND_PREFIX}{what}#{name}")
+    }
+
+    /// Its counter among the logs expiring in `expiry_bucket`.
+    pub fn key(&self, expiry_bucket: &str) -> String {
+        let (what, name) = self.parts();
+        format!("{CLUSTER_COUNTER_PREFIX}{what}#{name}#{expiry_bucket}")
     }
 }
 

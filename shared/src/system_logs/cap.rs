@@ -104,7 +104,7 @@ impl SystemLogStore {
             actions.push(CountedAction {
                 action: TransactWriteItem::builder().delete(delete).build(),
                 also: claim.map(|claim| TransactWriteItem::builder().delete(claim).build()),
-                count: count_change(&log)?,
+                counts: vec![count_change(&log)?],
                 delta: -1,
             });
         }

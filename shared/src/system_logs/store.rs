@@ -123,8 +123,8 @@ impl Storable for PreparedLog {
         Ok(serde_dynamo::to_item(SystemLogRow::new(self.0.clone()))?)
     }
 
-    fn count(&self) -> Result<CountChange, StoreError> {
-        count_change(&self.0)
+    fn counts(&self) -> Result<Vec<CountChange>, StoreError> {
+        Ok(vec![count_change(&self.0)?])
     }
 
     fn expires_at(&self) -> Option<i64> {
