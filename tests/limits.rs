@@ -746,3 +746,113 @@ async fn a_4_kb_ilike_over_64k_descriptions_is_answered() {
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["total"], 2, "the two that end in c or C");
 }
+
+/// Every request has a ceiling: the reads of logs one request may spend (`READ_BUDGET_UNITS`; a
+/// small one here, over a small table, stands for the default over a large one). What would need
+/// more is a 400 that says what to narrow; the common requests stay inside.
+#[tokio::test]
+async fn requests_that_would_read_past_the_budget_are_400s_that_say_what_to_narrow() {
+    let base = cluster_logs_state().await;
+    for n in 0..400 {
+        let mut log = draft();
+        log["cluster_uuid"] = json!(format!("c-budget-{}", n % 4));
+        log["summary"] = json!(format!("log {n}"));
+        log["description"] = json!("x".repeat(1000));
+        let (status, _) = post(&log).caller(Caller::writer()).send(&base).await;
+        assert_eq!(status, 201);
+    }
+    let state = shared::cluster_logs::ClusterLogsState {
+        store: base.store.clone().with_read_budget(8),
+        auth: base.auth.clone(),
+    };
+    for (case, request) in [
+        (
+            "an all-clusters search counted by reading",
+            list("summary ILIKE '%log 3%'"),
+        ),
+        (
+            "an order no index serves",
+            ApiRequest::new("GET", "/cluster_logs", "/cluster_logs")
+                .query("orderBy", "summary asc"),
+        ),
+    ] {
+        let (status, body) = request.caller(Caller::reader()).send(&state).await;
+        assert_eq!(status, 400, "{case}: {body}");
+        let reason = body["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("read units") && reason.contains("narrow"),
+            "{case}: {reason}"
+        );
+    }
+    // The console's view of one cluster, its first page: inside the budget.
+    let (status, page) = ApiRequest::new(
+        "GET",
+        "/clusters/{uuid}/cluster_logs",
+        "/clusters/c-budget-1/cluster_logs",
+    )
+    .path_parameter("uuid", "c-budget-1")
+    .query("size", "10")
+    .caller(Caller::reader())
+    .send(&state)
+    .await;
+    assert_eq!((status, page["total"].clone()), (200, json!(100)), "{page}");
+
+    let system = system_logs_state().await;
+    let records = (0..400)
+        .map(|n| {
+            (
+                format!("budget#{n}"),
+                shared::system_logs::SystemLogRecord::from_json(
+                    &json!({"created": format!("2026-11-01T10:{:02}:{:02}Z", n / 60, n % 60), "source": "worker",
+                            "instance": format!("pod-{}", n % 40), "level": "INFO", "logger_name": "waldur",
+                            "message": format!("message {n} {}", "y".repeat(1000)), "context": {}})
+                    .to_string(),
+                )
+                .unwrap(),
+            )
+        })
+        .collect();
+    system.store.write(records).await;
+    let budgeted = shared::system_logs::SystemLogsState {
+        store: system.store.clone().with_read_budget(8),
+        auth: system.auth.clone(),
+    };
+    for (case, params) in [
+        (
+            "a count by reading",
+            vec![("message", "a"), ("created_from", "0")],
+        ),
+        (
+            "the last page, one log a page",
+            vec![("page", "last"), ("page_size", "1")],
+        ),
+    ] {
+        let mut request = ApiRequest::system("GET", "/", "/");
+        for (name, value) in params {
+            request = request.query(name, value);
+        }
+        let answer = request.answer(&budgeted).await;
+        assert_eq!(answer.status, 400, "{case}: {}", answer.body);
+        let detail = answer.body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("read units") && detail.contains("narrow"),
+            "{case}: {detail}"
+        );
+    }
+    // HomePort's first page, filtered by level, source and an instance: inside the budget.
+    for params in [
+        vec![],
+        vec![
+            ("level", "INFO"),
+            ("source", "worker"),
+            ("instance", "pod-3"),
+        ],
+    ] {
+        let mut request = ApiRequest::system("GET", "/", "/").query("page_size", "10");
+        for (name, value) in params {
+            request = request.query(name, value);
+        }
+        let answer = request.answer(&budgeted).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+}

@@ -106,6 +106,9 @@ pub enum StoreError {
     Internal(String),
     #[error("the function is misconfigured: {0}")]
     Misconfigured(String),
+    /// The request would read more than its budget: the caller must narrow it (a 400).
+    #[error("the request would read more than {limit} read units")]
+    OverBudget { limit: u64 },
 }
 
 impl From<serde_dynamo::Error> for StoreError {
@@ -172,6 +175,8 @@ pub struct Table {
     pub client: Client,
     pub name: String,
     pub lifetime: Lifetime,
+    /// The read units one API request may spend ([`ReadBudget`]).
+    pub read_budget: u64,
 }
 
 impl Table {
@@ -180,14 +185,85 @@ impl Table {
             client,
             name: name.into(),
             lifetime: Lifetime::default(),
+            read_budget: ReadBudget::limit_from_env(),
         }
     }
 
+    /// A fresh budget for one request.
+    pub fn budget(&self) -> ReadBudget {
+        ReadBudget::new(self.read_budget)
+    }
+
+    /// A reader with no budget: for reads whose size the caller cannot choose (counters,
+    /// aggregates, the cap's own batches).
     pub fn reader(&self) -> Reader<'_> {
         Reader {
             client: &self.client,
             table: &self.name,
+            budget: None,
         }
+    }
+
+    /// A reader that spends from `budget`, refusing to read past it.
+    pub fn reader_within<'a>(&'a self, budget: &'a ReadBudget) -> Reader<'a> {
+        Reader {
+            client: &self.client,
+            table: &self.name,
+            budget: Some(budget),
+        }
+    }
+}
+
+/// Queries of one merge in flight at once.
+const CONCURRENT_QUERIES: usize = 16;
+
+/// Environment variable: the read units one API request may spend (default [`READ_BUDGET_UNITS`]).
+pub const READ_BUDGET_VAR: &str = "READ_BUDGET_UNITS";
+/// The default budget: 2,500 read units are about 20 MB read at eventual consistency, about 20
+/// Query pages of 1 MB, well inside the functions' 10 s on DynamoDB (a page takes tens of ms).
+pub const READ_BUDGET_UNITS: u64 = 2_500;
+
+/// The read capacity one request may consume, spent as its Queries report what they consumed.
+#[derive(Debug)]
+pub struct ReadBudget {
+    limit: u64,
+    /// Thousandths of a read unit spent so far.
+    spent: std::sync::atomic::AtomicU64,
+}
+
+impl ReadBudget {
+    pub fn new(limit: u64) -> Self {
+        Self {
+            limit,
+            spent: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The budget `READ_BUDGET_UNITS` sets (unset or unreadable: the default).
+    pub fn limit_from_env() -> u64 {
+        std::env::var(READ_BUDGET_VAR)
+            .ok()
+            .and_then(|value| value.trim().parse().ok())
+            .filter(|limit| *limit > 0)
+            .unwrap_or(READ_BUDGET_UNITS)
+    }
+
+    /// Spends `units`; an error once more than the limit is spent.
+    fn spend(&self, units: f64) -> Result<(), StoreError> {
+        let thousandths = (units.max(0.0) * 1000.0).ceil() as u64;
+        let spent = self
+            .spent
+            .fetch_add(thousandths, std::sync::atomic::Ordering::SeqCst)
+            + thousandths;
+        if spent > self.limit.saturating_mul(1000) {
+            return Err(StoreError::OverBudget { limit: self.limit });
+        }
+        Ok(())
+    }
+
+    /// Read units spent so far.
+    pub fn spent(&self) -> f64 {
+        self.spent.load(std::sync::atomic::Ordering::SeqCst) as f64 / 1000.0
     }
 }
 
@@ -196,6 +272,8 @@ impl Table {
 pub struct Reader<'a> {
     pub client: &'a Client,
     pub table: &'a str,
+    /// What the reads may spend; `None`: no limit.
+    pub budget: Option<&'a ReadBudget>,
 }
 
 fn attribute(value: &Value) -> AttributeValue {
@@ -271,6 +349,22 @@ impl Reader<'_> {
         request
     }
 
+    /// Spends what one Query consumed from the budget, if there is one (as DynamoDB reports it;
+    /// were it not to, half a unit per item read stands in).
+    fn charge(
+        &self,
+        consumed: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>,
+        scanned: i32,
+    ) -> Result<(), StoreError> {
+        let Some(budget) = self.budget else {
+            return Ok(());
+        };
+        let units = consumed
+            .and_then(|consumed| consumed.capacity_units())
+            .unwrap_or(f64::from(scanned.max(0)) * 0.5);
+        budget.spend(units)
+    }
+
     /// Every item of one partition that the query selects, as rows, in the query's order. For
     /// small partitions (counters, aggregates): it holds them all.
     pub async fn partition<T: DeserializeOwned>(
@@ -288,6 +382,7 @@ impl Reader<'_> {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await?;
+            self.charge(output.consumed_capacity(), output.scanned_count())?;
             for item in output.items.unwrap_or_default() {
                 rows.push(serde_dynamo::from_item(item)?);
             }
@@ -313,6 +408,7 @@ impl Reader<'_> {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await?;
+            self.charge(output.consumed_capacity(), output.scanned_count())?;
             total += u64::try_from(output.count()).unwrap_or(0);
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
@@ -392,11 +488,22 @@ impl Reader<'_> {
         let mut seen = 0usize;
         while seen < wanted {
             let chunk = (wanted - seen).div_ceil(partitions).clamp(10, 1_000);
-            let refills = cursors
-                .iter_mut()
-                .filter(|cursor| cursor.buffer.is_empty() && !cursor.done)
-                .map(|cursor| self.fill(cursor, chunk, merge.keep));
-            futures::future::try_join_all(refills).await?;
+            // At most CONCURRENT_QUERIES at once: a list over thousands of partitions (every
+            // instance of a platform) must not open thousands of connections.
+            // Collected first: a stream over the iterator's closures is not Send for every lifetime.
+            let mut refills = Vec::new();
+            for cursor in cursors.iter_mut() {
+                if cursor.buffer.is_empty() && !cursor.done {
+                    refills.push(self.fill(cursor, chunk, merge.keep));
+                }
+            }
+            let filled: Vec<Result<(), StoreError>> =
+                futures::StreamExt::collect(futures::StreamExt::buffer_unordered(
+                    futures::stream::iter(refills),
+                    CONCURRENT_QUERIES,
+                ))
+                .await;
+            filled.into_iter().collect::<Result<(), StoreError>>()?;
             let first = cursors
                 .iter()
                 .enumerate()
@@ -434,6 +541,7 @@ impl Reader<'_> {
                 .set_exclusive_start_key(cursor.next_start.take())
                 .send()
                 .await?;
+            self.charge(output.consumed_capacity(), output.scanned_count())?;
             for item in output.items.unwrap_or_default() {
                 let row: T = serde_dynamo::from_item(item)?;
                 if keep(&row) {

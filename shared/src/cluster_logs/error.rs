@@ -76,6 +76,7 @@ impl ClusterLogError {
             ClusterLogError::NotFound(_) | ClusterLogError::ClusterNotFound(_) => {
                 ErrorCode::NotFound
             }
+            ClusterLogError::Store(StoreError::OverBudget { .. }) => ErrorCode::BadRequest,
             ClusterLogError::Store(error) if error.is_unavailable() => ErrorCode::Unavailable,
             ClusterLogError::Store(_) | ClusterLogError::Internal(_) => ErrorCode::Internal,
         }
@@ -87,6 +88,9 @@ impl ClusterLogError {
             ErrorCode::Internal => {
                 "An internal error occurred; quote the operation id when reporting it".to_owned()
             }
+            _ if matches!(self, ClusterLogError::Store(StoreError::OverBudget { .. })) => format!(
+                "{self}: narrow it to one cluster (cluster_uuid or cluster_id), a time window (timestamp >= '...'), or order by timestamp or created_at"
+            ),
             ErrorCode::Unavailable if matches!(self, ClusterLogError::Auth(_)) => {
                 "The token cannot be checked now; retry the request".to_owned()
             }

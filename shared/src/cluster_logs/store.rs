@@ -28,7 +28,7 @@ use super::{ClusterLog, ClusterLogError, ClusterLogFilter, PageRequest, Visibili
 use crate::batch::{
     Applied, CountChange, CountedAction, Entry, OnceWriter, Outcome, Storable, apply_counted,
 };
-use crate::dynamo::{Item, Merge, StoreError, Table, Window};
+use crate::dynamo::{Item, Merge, ReadBudget, StoreError, Table, Window};
 use crate::partition::{Direction, PartitionQuery};
 use crate::retention::{Lifetime, bucket_name, is_live};
 
@@ -122,6 +122,12 @@ impl ClusterLogStore {
     /// Keeps logs for `lifetime.retention`; tests also move its clock to see what a later day sees.
     pub fn with_lifetime(mut self, lifetime: Lifetime) -> Self {
         self.table.lifetime = lifetime;
+        self
+    }
+
+    /// Lets one request read at most `units` read units (default: `READ_BUDGET_UNITS`).
+    pub fn with_read_budget(mut self, units: u64) -> Self {
+        self.table.read_budget = units;
         self
     }
 
@@ -294,9 +300,10 @@ impl ClusterLogStore {
             order: &order,
             keep: &keep,
         };
+        let budget = self.table.budget();
         match &plan.arrangement {
-            Arrangement::Sorted(order) => self.sorted(&plan, &merge, order).await,
-            Arrangement::Merged => self.merged(&plan, &merge, known_total).await,
+            Arrangement::Sorted(order) => self.sorted(&plan, &merge, order, &budget).await,
+            Arrangement::Merged => self.merged(&plan, &merge, known_total, &budget).await,
         }
     }
 
@@ -306,11 +313,12 @@ impl ClusterLogStore {
         plan: &ListPlan<'_>,
         merge: &Merge<'_, ClusterLogRow>,
         known_total: Option<u64>,
+        budget: &ReadBudget,
     ) -> Result<ListPage, ClusterLogError> {
         let reads_page = plan.reads_page(known_total);
         let window = if reads_page {
             self.table
-                .reader()
+                .reader_within(budget)
                 .window(plan.queries.clone(), merge, plan.offset, plan.size)
                 .await?
         } else {
@@ -328,7 +336,7 @@ impl ClusterLogStore {
             // A search: its matches are counted by reading them.
             None => {
                 self.table
-                    .reader()
+                    .reader_within(budget)
                     .window(plan.queries.clone(), merge, usize::MAX, 0)
                     .await?
                     .skipped as u64
@@ -343,10 +351,11 @@ impl ClusterLogStore {
         plan: &ListPlan<'_>,
         merge: &Merge<'_, ClusterLogRow>,
         order: &ClusterLogOrder,
+        budget: &ReadBudget,
     ) -> Result<ListPage, ClusterLogError> {
         let all = self
             .table
-            .reader()
+            .reader_within(budget)
             .window(plan.queries.clone(), merge, 0, SORTED_READ)
             .await?;
         if all.items.len() > MAX_SORTED {

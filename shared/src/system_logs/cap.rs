@@ -82,6 +82,7 @@ impl SystemLogStore {
         let reader = Reader {
             client: &self.table.client,
             table: &self.table.name,
+            budget: None,
         };
         let oldest = reader.window(queries, &merge, 0, excess as usize).await?;
         let mut actions = Vec::with_capacity(oldest.items.len());

@@ -50,6 +50,7 @@ impl SystemLogError {
                 404
             }
             SystemLogError::MethodNotAllowed(_) => 405,
+            SystemLogError::Store(StoreError::OverBudget { .. }) => 400,
             SystemLogError::Store(error) if error.is_unavailable() => 503,
             SystemLogError::Store(_) | SystemLogError::Internal(_) => 500,
         }
@@ -73,6 +74,10 @@ impl SystemLogError {
             SystemLogError::Auth(AuthError::Unavailable) => {
                 detail("The token cannot be checked now; retry the request.")
             }
+            SystemLogError::Store(error @ StoreError::OverBudget { .. }) => detail(&format!(
+                "This request would {}: narrow it with created_from and created_to, source, instance or level, or ask for an earlier page.",
+                error.to_string().trim_start_matches("the request would ")
+            )),
             SystemLogError::Store(error) if error.is_unavailable() => {
                 detail("The log store is temporarily unavailable; retry the request.")
             }

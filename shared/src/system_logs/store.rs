@@ -29,7 +29,7 @@ use super::table::{
     id_block_key, instance_partition, level_count_attribute, log_key,
 };
 use crate::batch::{CountChange, Entry, OnceWriter, Outcome, Storable};
-use crate::dynamo::{Item, Merge, StoreError, Table};
+use crate::dynamo::{Item, Merge, ReadBudget, StoreError, Table};
 use crate::partition::{Direction, PartitionQuery};
 use crate::retention::{EXPIRES_AT, Lifetime, Retention, bucket_name, is_live};
 use crate::timestamp;
@@ -155,6 +155,12 @@ impl SystemLogStore {
     /// Keeps logs for `lifetime.retention`; tests also move its clock to see what a later day sees.
     pub fn with_lifetime(mut self, lifetime: Lifetime) -> Self {
         self.table.lifetime = lifetime;
+        self
+    }
+
+    /// Lets one request read at most `units` read units (default: `READ_BUDGET_UNITS`).
+    pub fn with_read_budget(mut self, units: u64) -> Self {
+        self.table.read_budget = units;
         self
     }
 
@@ -527,11 +533,13 @@ impl SystemLogStore {
             order: &compare,
             keep: &keep,
         };
+        let budget = self.table.budget();
         let read = ListRead {
             filter,
             ordering,
             spec,
             merge: &merge,
+            budget: &budget,
         };
         let (aggregates, plan, early_rows) = match early_page(filter, ordering, spec) {
             // One round trip instead of two: the page is read while the aggregates are.
@@ -585,7 +593,7 @@ impl SystemLogStore {
         }
         let window = self
             .table
-            .reader()
+            .reader_within(read.budget)
             .window(plan.queries.clone(), read.merge, usize::MAX, 0)
             .await?;
         Ok(window.skipped as u64)
@@ -601,7 +609,7 @@ impl SystemLogStore {
     ) -> Result<Vec<SystemLogRow>, SystemLogError> {
         let size = usize::try_from(read.spec.size).unwrap_or(usize::MAX);
         let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-        let reader = self.table.reader();
+        let reader = self.table.reader_within(read.budget);
         if !plan.merge {
             let mut all = reader
                 .window(plan.queries.clone(), read.merge, 0, MAX_SORTED + 1)
@@ -644,4 +652,6 @@ struct ListRead<'a> {
     ordering: &'a Ordering,
     spec: &'a PageSpec,
     merge: &'a Merge<'a, SystemLogRow>,
+    /// What the request's reads of logs may spend, counting and page alike.
+    budget: &'a ReadBudget,
 }
