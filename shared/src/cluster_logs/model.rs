@@ -275,13 +275,22 @@ fn severity(sent: Option<&str>) -> Result<Severity, ClusterLogError> {
     }
 }
 
-/// `timestamp`: the writer's own time, else now.
+/// `timestamp`: the writer's own time (at most a day ahead of ours: further is a broken clock,
+/// and the log would head every history for years), else now.
 fn sent_time(sent: Option<&str>, now: OffsetDateTime) -> Result<String, ClusterLogError> {
     match sent {
         None | Some("") => Ok(timestamp::format(now)),
-        Some(sent) => Ok(timestamp::format(timestamp::parse(sent).map_err(
-            |error| ClusterLogError::BadRequest(format!("Field 'timestamp': {error}")),
-        )?)),
+        Some(sent) => {
+            let at = timestamp::parse(sent).map_err(|error| {
+                ClusterLogError::BadRequest(format!("Field 'timestamp': {error}"))
+            })?;
+            if at > now + time::Duration::days(1) {
+                return Err(ClusterLogError::BadRequest(format!(
+                    "Field 'timestamp': {sent} is more than a day in the future"
+                )));
+            }
+            Ok(timestamp::format(at))
+        }
     }
 }
 
