@@ -86,41 +86,107 @@ impl Verdict {
     }
 }
 
-/// How JWTs are checked.
+/// How an authorizer checks JWTs. The functions only ever check local tokens ([`LocalKey`]), so
+/// they do not link the issuer's JWKS code; the deployed authorizer chooses at start ([`JwtKeys`]).
+pub trait JwtCheck: Send + Sync {
+    fn check(&self, token: &str) -> impl std::future::Future<Output = Verdict> + Send;
+    /// A word for logs and Debug: never the key.
+    fn kind(&self) -> &'static str;
+}
+
+/// Local tokens (HS256 with `LOCAL_TOKEN_SECRET`), as `make token` mints them.
+pub struct LocalKey(pub DecodingKey);
+
+impl JwtCheck for LocalKey {
+    async fn check(&self, token: &str) -> Verdict {
+        match verify_local_token(token, &self.0) {
+            Some(claims) => Verdict::Verified { claims },
+            None => Verdict::InvalidToken,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        "local"
+    }
+}
+
+/// How the deployed authorizer checks JWTs.
 pub enum JwtKeys {
-    /// Local tokens (HS256 with `LOCAL_TOKEN_SECRET`), as `make token` mints them.
-    Local(DecodingKey),
+    /// Local tokens, under `sam local`.
+    Local(LocalKey),
     /// The platform's OIDC issuer, deployed.
     Issuer(IssuerKeys),
     /// No JWTs accepted.
     None,
 }
 
+impl JwtCheck for JwtKeys {
+    async fn check(&self, token: &str) -> Verdict {
+        match self {
+            JwtKeys::Local(key) => key.check(token).await,
+            JwtKeys::Issuer(keys) => match keys.verify(token).await {
+                Ok(claims) => Verdict::Verified { claims },
+                Err(OidcError::Invalid(_)) => Verdict::InvalidToken,
+                Err(error @ OidcError::Unavailable(_)) => {
+                    tracing::warn!(%error, "a JWT could not be checked");
+                    Verdict::Unavailable
+                }
+            },
+            JwtKeys::None => Verdict::InvalidToken,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            JwtKeys::Local(_) => "local",
+            JwtKeys::Issuer(_) => "issuer",
+            JwtKeys::None => "none",
+        }
+    }
+}
+
 /// Judges the Authorization header of a request.
-pub struct Authorizer {
-    jwt: JwtKeys,
+pub struct Authorizer<J = JwtKeys> {
+    jwt: J,
     waldur: Option<WaldurUsers>,
     cache: VerdictCache,
 }
 
-impl std::fmt::Debug for Authorizer {
+impl<J: JwtCheck> std::fmt::Debug for Authorizer<J> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print a key.
-        let jwt = match &self.jwt {
-            JwtKeys::Local(_) => "local",
-            JwtKeys::Issuer(_) => "issuer",
-            JwtKeys::None => "none",
-        };
         f.debug_struct("Authorizer")
-            .field("jwt", &jwt)
+            .field("jwt", &self.jwt.kind())
             .field("waldur", &self.waldur.as_ref().map(WaldurUsers::users_me))
             .field("cache_ttl", &self.cache.ttl)
             .finish()
     }
 }
 
-impl Authorizer {
-    pub fn new(jwt: JwtKeys) -> Self {
+impl Authorizer<JwtKeys> {
+    /// The deployed authorizer's: the issuer from `JWT_ISSUER`/`JWT_AUDIENCE`, Waldur from
+    /// `WALDUR_API_URL` and `WALDUR_TOKEN_CACHE_SECONDS`. Under `sam local` (local/env.json sets
+    /// `LOCAL_TOKEN_SECRET`, which template.yaml pins empty) it takes local tokens instead.
+    pub fn from_env() -> Result<Self, crate::web::WebError> {
+        let local_secret =
+            std::env::var(crate::identity::LOCAL_TOKEN_SECRET_VAR).unwrap_or_default();
+        let jwt = if !local_secret.is_empty() {
+            JwtKeys::Local(LocalKey(DecodingKey::from_secret(local_secret.as_bytes())))
+        } else {
+            match IssuerKeys::from_env()? {
+                Some(keys) => JwtKeys::Issuer(keys),
+                None => JwtKeys::None,
+            }
+        };
+        let authorizer = Self::new(jwt);
+        Ok(match WaldurUsers::from_env()? {
+            Some(users) => authorizer.with_waldur(users, crate::waldur::cache_seconds_from_env()),
+            None => authorizer,
+        })
+    }
+}
+
+impl<J: JwtCheck> Authorizer<J> {
+    pub fn new(jwt: J) -> Self {
         Self {
             jwt,
             waldur: None,
@@ -139,27 +205,6 @@ impl Authorizer {
         self.waldur.is_some()
     }
 
-    /// The deployed authorizer's: the issuer from `JWT_ISSUER`/`JWT_AUDIENCE`, Waldur from
-    /// `WALDUR_API_URL` and `WALDUR_TOKEN_CACHE_SECONDS`. Under `sam local` (local/env.json sets
-    /// `LOCAL_TOKEN_SECRET`, which template.yaml pins empty) it takes local tokens instead.
-    pub fn from_env() -> Result<Self, crate::web::WebError> {
-        let local_secret =
-            std::env::var(crate::identity::LOCAL_TOKEN_SECRET_VAR).unwrap_or_default();
-        let jwt = if !local_secret.is_empty() {
-            JwtKeys::Local(DecodingKey::from_secret(local_secret.as_bytes()))
-        } else {
-            match IssuerKeys::from_env()? {
-                Some(keys) => JwtKeys::Issuer(keys),
-                None => JwtKeys::None,
-            }
-        };
-        let authorizer = Self::new(jwt);
-        Ok(match WaldurUsers::from_env()? {
-            Some(users) => authorizer.with_waldur(users, crate::waldur::cache_seconds_from_env()),
-            None => authorizer,
-        })
-    }
-
     /// The verdict on one `Authorization` header value (`None`: no header).
     pub async fn verdict(&self, authorization: Option<&str>) -> Verdict {
         let token = match credentials(authorization) {
@@ -167,7 +212,7 @@ impl Authorizer {
             Err(verdict) => return verdict,
         };
         if looks_like_jwt(token) {
-            return self.jwt_verdict(token).await;
+            return self.jwt.check(token).await;
         }
         let Some(waldur) = &self.waldur else {
             return Verdict::InvalidToken;
@@ -186,24 +231,6 @@ impl Authorizer {
         };
         self.cache.put(key, &verdict);
         verdict
-    }
-
-    async fn jwt_verdict(&self, token: &str) -> Verdict {
-        match &self.jwt {
-            JwtKeys::Local(key) => match verify_local_token(token, key) {
-                Some(claims) => Verdict::Verified { claims },
-                None => Verdict::InvalidToken,
-            },
-            JwtKeys::Issuer(keys) => match keys.verify(token).await {
-                Ok(claims) => Verdict::Verified { claims },
-                Err(OidcError::Invalid(_)) => Verdict::InvalidToken,
-                Err(error @ OidcError::Unavailable(_)) => {
-                    tracing::warn!(%error, "a JWT could not be checked");
-                    Verdict::Unavailable
-                }
-            },
-            JwtKeys::None => Verdict::InvalidToken,
-        }
     }
 }
 

@@ -16,7 +16,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
 pub use crate::authorizer::LOCAL_TOKEN_ISSUER;
-use crate::authorizer::{Authorizer, JwtKeys, VERDICT_CONTEXT_KEY, Verdict};
+use crate::authorizer::{Authorizer, LocalKey, VERDICT_CONTEXT_KEY, Verdict};
 
 /// Environment variable naming the claim that holds the caller's roles.
 pub const ROLES_CLAIM_VAR: &str = "ROLES_CLAIM";
@@ -112,7 +112,7 @@ pub struct Authenticator {
     roles_claim: String,
     organization_claim: String,
     /// Locally only: the authorizer API Gateway would run, run in-process.
-    local: Option<Arc<Authorizer>>,
+    local: Option<Arc<Authorizer<LocalKey>>>,
     /// The local secret, kept to rebuild the local authorizer when Waldur is added.
     local_secret: Option<Arc<str>>,
 }
@@ -185,7 +185,7 @@ impl Authenticator {
     pub fn takes_local_waldur_tokens(&self) -> bool {
         self.local
             .as_deref()
-            .is_some_and(Authorizer::takes_waldur_tokens)
+            .is_some_and(Authorizer::<LocalKey>::takes_waldur_tokens)
     }
 
     pub async fn authenticate(&self, request: &Request) -> Result<Caller, AuthError> {
@@ -258,8 +258,8 @@ impl Authenticator {
     }
 }
 
-fn local_keys(secret: &str) -> JwtKeys {
-    JwtKeys::Local(DecodingKey::from_secret(secret.as_bytes()))
+fn local_keys(secret: &str) -> LocalKey {
+    LocalKey(DecodingKey::from_secret(secret.as_bytes()))
 }
 
 fn authorizer_context(
