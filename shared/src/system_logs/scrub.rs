@@ -227,7 +227,13 @@ fn hide_values(text: &str) -> String {
         }
         let key_end_byte = byte_at(end);
         // `X-API-Key` is `api_key` written with dashes.
-        let key = lower[byte..key_end_byte].replace('-', "_");
+        // Only a word with a dash is copied: every word of every log line passes here.
+        let word = &lower[byte..key_end_byte];
+        let key: std::borrow::Cow<str> = if word.contains('-') {
+            word.replace('-', "_").into()
+        } else {
+            word.into()
+        };
         let in_dotted_name = i > 0 && chars[i - 1].1 == '.';
         out.push_str(&text[byte..key_end_byte]);
         i = end;
