@@ -143,6 +143,17 @@ impl<'a> ListPlan<'a> {
             && !self.queries.is_empty()
             && known_total.is_none_or(|total| (self.offset as u64) < total)
     }
+
+    /// True when the page can be read while its total is counted: the first page of a list whose
+    /// total comes from counters. It exists whatever the count says (empty at worst), so one
+    /// round trip is saved. A later page waits for the count, so a page past the end reads
+    /// nothing.
+    pub fn reads_page_with_count(&self) -> bool {
+        self.offset == 0
+            && self.arrangement == Arrangement::Merged
+            && matches!(self.total, Total::Counters(_) | Total::ClusterCounters(..))
+            && self.reads_page(None)
+    }
 }
 
 /// The index partitions of a list's scope, each with its key range and filter, and where the
@@ -441,6 +452,39 @@ mod tests {
             "page 2 of 100 past a total of 100 reads nothing"
         );
         assert!(second.reads_page(Some(101)));
+        Ok(())
+    }
+
+    #[test]
+    fn a_first_page_counted_by_counters_is_read_while_it_is_counted() -> Result<(), ClusterLogError>
+    {
+        let one_cluster = filter(cluster(Some("c-1"), None), PUBLIC, None, None)?;
+        let all = filter(ClusterScope::All, PUBLIC, None, None)?;
+        for filter in [&one_cluster, &all] {
+            assert!(ListPlan::new(filter, &PAGE).reads_page_with_count());
+            assert!(
+                !ListPlan::new(filter, &PageRequest::new(2, 100)).reads_page_with_count(),
+                "a later page waits for its total, which may say it is past the end"
+            );
+            assert!(!ListPlan::new(filter, &PageRequest::new(1, 0)).reads_page_with_count());
+        }
+        let search = filter(
+            cluster(Some("c-1"), None),
+            PUBLIC,
+            Some("service_name = 'SREManualAction'"),
+            None,
+        )?;
+        assert!(
+            !ListPlan::new(&search, &PAGE).reads_page_with_count(),
+            "a search counts by reading, after its page"
+        );
+        let sorted = filter(
+            cluster(Some("c-1"), None),
+            PUBLIC,
+            None,
+            Some("summary asc"),
+        )?;
+        assert!(!ListPlan::new(&sorted, &PAGE).reads_page_with_count());
         Ok(())
     }
 

@@ -283,14 +283,9 @@ impl ClusterLogStore {
         page: &PageRequest,
     ) -> Result<ListPage, ClusterLogError> {
         let plan = ListPlan::new(filter, page);
-        let known_total = match &plan.total {
-            Total::Nothing => return Ok(ListPage::default()),
-            Total::Counters(visibility) => Some(self.count_all(*visibility).await?),
-            Total::ClusterCounters(counted, visibility) => {
-                Some(self.count_cluster(counted, *visibility).await?)
-            }
-            Total::Matches => None,
-        };
+        if plan.total == Total::Nothing {
+            return Ok(ListPage::default());
+        }
         let now = self.table.lifetime.now();
         let order = |a: &ClusterLogRow, b: &ClusterLogRow| plan.compare(&a.log, &b.log);
         // Logs past their retention are gone, deleted by DynamoDB yet or not; the search is applied
@@ -303,8 +298,19 @@ impl ClusterLogStore {
         let budget = self.table.budget();
         match &plan.arrangement {
             Arrangement::Sorted(order) => self.sorted(&plan, &merge, order, &budget).await,
-            Arrangement::Merged => self.merged(&plan, &merge, known_total, &budget).await,
+            Arrangement::Merged => self.merged(&plan, &merge, &budget).await,
         }
+    }
+
+    /// The total the counters give, when they give it (`None`: it is counted by reading).
+    async fn counted_total(&self, total: &Total) -> Result<Option<u64>, StoreError> {
+        Ok(match total {
+            Total::Counters(visibility) => Some(self.count_all(*visibility).await?),
+            Total::ClusterCounters(counted, visibility) => {
+                Some(self.count_cluster(counted, *visibility).await?)
+            }
+            Total::Nothing | Total::Matches => None,
+        })
     }
 
     /// A page of a merge of partitions already in the list's order, and its total.
@@ -312,17 +318,26 @@ impl ClusterLogStore {
         &self,
         plan: &ListPlan<'_>,
         merge: &Merge<'_, ClusterLogRow>,
-        known_total: Option<u64>,
         budget: &ReadBudget,
     ) -> Result<ListPage, ClusterLogError> {
-        let reads_page = plan.reads_page(known_total);
-        let window = if reads_page {
+        let page = || async move {
             self.table
                 .reader_within(budget)
                 .window(plan.queries.clone(), merge, plan.offset, plan.size)
-                .await?
+                .await
+        };
+        let (known_total, window, reads_page) = if plan.reads_page_with_count() {
+            let (total, window) = futures::try_join!(self.counted_total(&plan.total), page())?;
+            (total, window, true)
         } else {
-            Window::default()
+            let total = self.counted_total(&plan.total).await?;
+            let reads_page = plan.reads_page(total);
+            let window = if reads_page {
+                page().await?
+            } else {
+                Window::default()
+            };
+            (total, window, reads_page)
         };
         let items: Vec<ClusterLog> = window
             .items
