@@ -34,6 +34,8 @@ const FIRST_INVOCATIONS: usize = 5;
 const WARM_INVOCATIONS: usize = 1_000;
 /// The ingest batch: one SQS event of this many records.
 const INGEST_BATCH: usize = 10_000;
+/// Logs of one cluster with the longest description a log holds, for the ILIKE search.
+const ILIKE_LOGS: usize = 64;
 /// The seed spans 8 days; copies move back by that much.
 const SEED_SPAN: time::Duration = time::Duration::days(8);
 
@@ -94,6 +96,7 @@ async fn main() -> Result<(), BoxError> {
         ("SystemLogsTable", "system-bare"),
         ("SystemLogsTable", "system-wcu"),
         ("ClusterLogsTable", "cluster"),
+        ("ClusterLogsTable", "cluster-ilike"),
     ] {
         let name = format!("bench-{kind}-{stamp}");
         tables[logical].create(&client, &name).await?;
@@ -142,6 +145,8 @@ async fn main() -> Result<(), BoxError> {
     step("Read cost against table size: 100k and 1M system logs, 100k cluster logs");
     bench.system_reads(&[100_000, 1_000_000]).await?;
     bench.cluster_reads(&[100_000]).await?;
+    step("A 4 KB ILIKE over 64K-character descriptions: 64 such logs of one cluster");
+    bench.ilike(&names[4]).await?;
     step("Packages");
     bench.packages()?;
     bench.figures.costs();
@@ -436,6 +441,88 @@ impl Bench {
             }
             self.figures.reads("cluster", total, reads);
         }
+        Ok(())
+    }
+
+    /// The costliest search a caller may send over the longest text a log holds (the case of
+    /// tests/limits.rs): a 4 KB ILIKE pattern of wildcards over 64K-character descriptions, once
+    /// through the store as the per-cluster route runs it and once the matcher alone.
+    async fn ilike(&mut self, table: &str) -> Result<(), BoxError> {
+        let state = functions::cluster_logs_ingest::IngestState {
+            store: ClusterLogStore::new(self.client.clone(), table),
+            service: shared::cluster_logs::ingest::service_identity_from_env(),
+        };
+        let owners = lambda_runtime::LambdaEvent::new(
+            devtools::seed::cluster_messages(),
+            lambda_runtime::Context::default(),
+        );
+        functions::cluster_logs_ingest::handler(&state, owners).await?;
+        let texts: Vec<String> = ["", "c", "C"]
+            .iter()
+            .map(|end| format!("{}{end}", "ab".repeat(32 * 1024 - 1)))
+            .collect();
+        let mut drafts = devtools::seed::cluster_log_drafts();
+        drafts.truncate(ILIKE_LOGS);
+        let first = drafts
+            .first()
+            .map(|(_, _, d)| d.clone())
+            .ok_or("no demo cluster log")?;
+        let uuid = first
+            .cluster_uuid
+            .clone()
+            .ok_or("a demo log without a cluster")?;
+        for (n, (_, _, draft)) in drafts.iter_mut().enumerate() {
+            draft.cluster_uuid = first.cluster_uuid.clone();
+            draft.cluster_id = first.cluster_id.clone();
+            draft.subscription_id = first.subscription_id.clone();
+            draft.description = Some(texts[n % texts.len()].clone());
+        }
+        for batch in devtools::seed::cluster_log_batches_of(&drafts)? {
+            let event = lambda_runtime::LambdaEvent::new(batch, lambda_runtime::Context::default());
+            let response = functions::cluster_logs_ingest::handler(&state, event).await?;
+            if !response.batch_item_failures.is_empty() {
+                return Err("the 64K-description logs were not all stored".into());
+            }
+        }
+        let pattern = format!("%{}c", "A_".repeat(2010));
+        let search = format!("description ILIKE '{pattern}'");
+        let (read, total) = devtools::reads::cluster_search(
+            &state.store,
+            &self.meter,
+            &uuid,
+            "per-cluster search, 4 KB ILIKE over 64K descriptions",
+            &search,
+        )
+        .await?;
+        let expected = (0..ILIKE_LOGS).filter(|n| n % texts.len() != 0).count() as u64;
+        if total != expected {
+            return Err(format!("the ILIKE search found {total} logs, not {expected}").into());
+        }
+        let like = shared::cluster_logs::search::LikePattern::new(&pattern, true);
+        let started = std::time::Instant::now();
+        let matched = (0..ILIKE_LOGS)
+            .filter(|n| like.matches(&texts[n % texts.len()]))
+            .count() as u64;
+        let per_log = started.elapsed() / ILIKE_LOGS as u32;
+        if matched != expected {
+            return Err(format!("the matcher alone found {matched} logs, not {expected}").into());
+        }
+        eprintln!(
+            "    {} logs of {} characters, a {}-byte search: {:.1} RCU, {:.1} ms through the store; the matcher alone {:.0} µs per description",
+            ILIKE_LOGS,
+            texts[0].chars().count(),
+            search.len(),
+            read.consumed.read_units,
+            millis(read.elapsed),
+            per_log.as_secs_f64() * 1e6
+        );
+        self.figures.ilike(
+            read,
+            ILIKE_LOGS,
+            search.len(),
+            texts[0].chars().count(),
+            per_log,
+        );
         Ok(())
     }
 

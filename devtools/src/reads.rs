@@ -120,6 +120,22 @@ pub async fn system_log_reads(
             )) => watch.lap("list, first page, message=timeout: past the read budget (400)"),
             Err(error) => return Err(error.into()),
         }
+        let newest_created = first.logs.first().map(|log| log.created.clone());
+        if let Some(from) = widest_admitted_window(store, &text, newest_created).await? {
+            watch.restart();
+            let window = SystemLogFilter {
+                created_from: Some(from.from),
+                ..text.clone()
+            };
+            store.list(&window, &newest, &page(1)).await?;
+            eprintln!(
+                "    the widest created_from window the read budget admits for message=timeout: {:.1} of {:.1} hours",
+                from.hours, from.of_hours
+            );
+            watch.lap(
+                "list, message=timeout, the widest window the budget admits (counts by reading)",
+            );
+        }
     }
     watch.restart();
     let id = first.logs.first().map(|log| log.id).unwrap_or(0);
@@ -138,6 +154,79 @@ pub async fn system_log_reads(
     Ok(watch.reads)
 }
 
+/// A `created_from` the read budget admits, and how much of the table's time span it covers.
+struct Window {
+    from: i64,
+    hours: f64,
+    of_hours: f64,
+}
+
+/// The worst request the read budget admits: `filter` (counted by reading) over the widest
+/// `created_from` window that stays inside the budget, found by halving (to 1/4096 of the table's
+/// time span). `None` when the table is empty.
+async fn widest_admitted_window(
+    store: &SystemLogStore,
+    filter: &SystemLogFilter,
+    newest_created: Option<String>,
+) -> Result<Option<Window>, BoxError> {
+    let oldest_first = Ordering(vec![(
+        shared::system_logs::query::Field::Created,
+        shared::partition::Direction::Ascending,
+    )]);
+    let one = PageSpec {
+        page: PageNumber::Number(1),
+        size: 1,
+        cursor: None,
+    };
+    let oldest = store
+        .list(&SystemLogFilter::default(), &oldest_first, &one)
+        .await?
+        .logs
+        .first()
+        .map(|log| log.created.clone());
+    let (Some(oldest), Some(newest)) = (oldest, newest_created) else {
+        return Ok(None);
+    };
+    let seconds = |created: &str| -> Result<i64, BoxError> {
+        Ok(shared::timestamp::parse(created)?.unix_timestamp())
+    };
+    let (oldest, newest) = (seconds(&oldest)?, seconds(&newest)? + 1);
+    let one = &one;
+    let admits = |from: i64| async move {
+        let window = SystemLogFilter {
+            created_from: Some(from),
+            ..filter.clone()
+        };
+        match store.list(&window, &Ordering::default(), one).await {
+            Ok(_) => Ok(true),
+            Err(shared::system_logs::SystemLogError::Store(
+                shared::dynamo::StoreError::OverBudget { .. },
+            )) => Ok(false),
+            Err(error) => Err(BoxError::from(error)),
+        }
+    };
+    // Refused at `wide`, admitted at `narrow` (an empty window reads nothing).
+    let (mut wide, mut narrow) = (oldest, newest);
+    if admits(wide).await? {
+        narrow = wide;
+    }
+    let precision = ((newest - oldest) / 4_096).max(1);
+    while narrow - wide > precision {
+        let middle = wide + (narrow - wide) / 2;
+        if admits(middle).await? {
+            narrow = middle;
+        } else {
+            wide = middle;
+        }
+    }
+    let hour = 3_600.0;
+    Ok(Some(Window {
+        from: narrow,
+        hours: (newest - narrow) as f64 / hour,
+        of_hours: (newest - oldest) as f64 / hour,
+    }))
+}
+
 /// Each read of the cluster-logs API a client makes most, for the cluster `uuid`.
 pub async fn cluster_log_reads(
     store: &ClusterLogStore,
@@ -146,20 +235,10 @@ pub async fn cluster_log_reads(
 ) -> Result<Vec<Read>, BoxError> {
     let page = PageRequest::new(1, 100);
     let mut watch = Stopwatch::new(meter);
-    // As the per-cluster routes do: the registry first, for the cluster's other name.
-    let asked = ClusterNames {
-        uuid: Some(uuid.to_owned()),
-        id: None,
-    };
-    let registered = store.registry().resolve(&asked).await?;
-    let names = registered.names(&asked);
-    let cluster = ClusterScope::Cluster {
-        uuid: names.uuid,
-        id: names.id,
-    };
+    let (cluster, logs_by_id_alone) = per_cluster_scope(store, uuid).await?;
     let in_cluster = |visibility, search| -> Result<ClusterLogFilter, BoxError> {
         let mut filter = ClusterLogFilter::new(cluster.clone(), visibility, search)?;
-        filter.logs_by_id_alone = registered.logs_by_id_alone;
+        filter.logs_by_id_alone = logs_by_id_alone;
         Ok(filter)
     };
     let list = store
@@ -193,4 +272,41 @@ pub async fn cluster_log_reads(
         watch.lap("cluster log by id");
     }
     Ok(watch.reads)
+}
+
+/// As the per-cluster routes do: the registry first, for the cluster's other name.
+async fn per_cluster_scope(
+    store: &ClusterLogStore,
+    uuid: &str,
+) -> Result<(ClusterScope, bool), BoxError> {
+    let asked = ClusterNames {
+        uuid: Some(uuid.to_owned()),
+        id: None,
+    };
+    let registered = store.registry().resolve(&asked).await?;
+    let names = registered.names(&asked);
+    let cluster = ClusterScope::Cluster {
+        uuid: names.uuid,
+        id: names.id,
+    };
+    Ok((cluster, registered.logs_by_id_alone))
+}
+
+/// One per-cluster search of the logs a caller with internal access sees, first page of 100:
+/// what it consumed and took, and its `total`.
+pub async fn cluster_search(
+    store: &ClusterLogStore,
+    meter: &CapacityMeter,
+    uuid: &str,
+    name: &'static str,
+    search: &str,
+) -> Result<(Read, u64), BoxError> {
+    let (cluster, logs_by_id_alone) = per_cluster_scope(store, uuid).await?;
+    let mut filter = ClusterLogFilter::new(cluster, Visibility::IncludingInternal, Some(search))?;
+    filter.logs_by_id_alone = logs_by_id_alone;
+    let mut watch = Stopwatch::new(meter);
+    let page = store.list(&filter, &PageRequest::new(1, 100)).await?;
+    watch.lap(name);
+    let read = watch.reads.pop().ok_or("no read measured")?;
+    Ok((read, page.total))
 }

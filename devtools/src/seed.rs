@@ -391,8 +391,14 @@ pub fn cloudwatch_deliveries(records: &[SystemLogRecord]) -> Vec<LogData> {
 
 /// SQS batches of the demo cluster logs, as an SRE service would queue them.
 pub fn cluster_log_batches() -> Result<Vec<SqsEvent>, serde_json::Error> {
+    cluster_log_batches_of(&cluster_log_drafts())
+}
+
+/// SQS batches of `drafts` (each with the time it was sent), as an SRE service would queue them.
+pub fn cluster_log_batches_of(
+    drafts: &[(ulid::Ulid, OffsetDateTime, ClusterLogDraft)],
+) -> Result<Vec<SqsEvent>, serde_json::Error> {
     let mut batches = Vec::new();
-    let drafts = cluster_log_drafts();
     for (batch_number, chunk) in drafts.chunks(MESSAGES_PER_BATCH).enumerate() {
         let mut event = SqsEvent::default();
         for (n, (_, created, draft)) in chunk.iter().enumerate() {
