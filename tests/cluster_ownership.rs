@@ -476,6 +476,59 @@ async fn cluster_messages_are_registered_once_and_invalid_ones_reported() {
     assert_eq!(status, 404);
 }
 
+/// Staff read every cluster, so a log that carries both names is answered from its item alone. A
+/// customer's read still asks the registry who owns the cluster, and a log stored under one name
+/// still gets the other from it.
+#[tokio::test]
+async fn staff_read_a_log_with_both_names_without_asking_the_registry() {
+    let state = cluster_logs_state().await;
+    register(&state, UUID_A, ID_A, "acme", SENT).await;
+    let both = post(
+        &state,
+        json!({"cluster_uuid": UUID_A, "cluster_id": ID_A, "service_name": "hive", "severity": "Info", "summary": "both names"}),
+    )
+    .await;
+    // Posted under the id alone while nobody knew the cluster, then the cluster is registered.
+    let early = post(
+        &state,
+        json!({"cluster_id": ID_B, "service_name": "hive", "severity": "Info", "summary": "early"}),
+    )
+    .await;
+    register(&state, UUID_B, ID_B, "globex", SENT).await;
+    let read_through_registry = |caller: Caller, id: String| {
+        let state = &state;
+        async move {
+            let (client, calls) =
+                integration_tests::dynamo_calls::CallLog::watching(state.store.client());
+            let watched = integration_tests::cluster_logs_through(state, client);
+            let (status, log) = get(&id).caller(caller).send(&watched).await;
+            assert_eq!(status, 200, "{log}");
+            let asked = calls
+                .permissions()
+                .iter()
+                .any(|(action, _)| action == "dynamodb:BatchGetItem");
+            (asked, log)
+        }
+    };
+    let (asked, log) = read_through_registry(Caller::sre(), id_of(&both)).await;
+    assert!(
+        !asked,
+        "an SRE's read of a complete log needs only its item"
+    );
+    assert_eq!(
+        (log["cluster_uuid"].clone(), log["cluster_id"].clone()),
+        (json!(UUID_A), json!(ID_A))
+    );
+    let (asked, _) = read_through_registry(Caller::customer_of("acme"), id_of(&both)).await;
+    assert!(asked, "a customer's read checks who owns the cluster");
+    let (asked, log) = read_through_registry(Caller::sre(), id_of(&early)).await;
+    assert!(asked);
+    assert_eq!(
+        log["cluster_uuid"], UUID_B,
+        "the registry completes the name: {log}"
+    );
+}
+
 /// The indexes a list Queries, reached through a client that records every call.
 async fn indexes_read(state: &ClusterLogsState, request: ApiRequest) -> Vec<String> {
     let (client, calls) = integration_tests::dynamo_calls::CallLog::watching(state.store.client());

@@ -21,7 +21,12 @@ async fn get(state: &ClusterLogsState, request: &Request) -> Result<Reply, Clust
         .await?
         .ok_or_else(not_found)?;
     // The cluster the log belongs to decides who reads it; it also gives the name the log lacks.
-    let owner = ClusterNames::of(&log).owner();
+    // Staff read every cluster, so a log with both names needs nothing from the registry.
+    let names = ClusterNames::of(&log);
+    if audience.reads_every_cluster() && names.uuid.is_some() && names.id.is_some() {
+        return Reply::ok(ClusterLogView::from(&log));
+    }
+    let owner = names.owner();
     let registered = state.store.registry().lookup_one(&owner).await?;
     if !audience.may_read(&registered) {
         return Err(not_found());
