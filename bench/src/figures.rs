@@ -62,6 +62,8 @@ pub struct FunctionRun {
 pub struct ReadsAtSize {
     pub kind: &'static str,
     pub stored: u64,
+    /// Of those, the logs of the one cluster the per-cluster reads read (cluster logs).
+    pub in_one_cluster: Option<u64>,
     pub reads: Vec<Read>,
 }
 
@@ -155,6 +157,16 @@ impl Figures {
         self.sizes.push(ReadsAtSize {
             kind,
             stored,
+            in_one_cluster: None,
+            reads,
+        });
+    }
+
+    pub fn cluster_reads(&mut self, stored: u64, in_one_cluster: u64, reads: Vec<Read>) {
+        self.sizes.push(ReadsAtSize {
+            kind: "cluster",
+            stored,
+            in_one_cluster: Some(in_one_cluster),
             reads,
         });
     }

@@ -113,6 +113,19 @@ async fn scale_counts(
     Ok(())
 }
 
+/// A table counter holding what a growth added (`template` is one of the table's counters):
+/// the table's total is the sum of its counters.
+pub fn added_counter(template: &Item, public: u64, internal: u64) -> Item {
+    let mut item = template.clone();
+    item.insert("id".into(), AttributeValue::S("#count#bench-growth".into()));
+    item.insert("public_logs".into(), AttributeValue::N(public.to_string()));
+    item.insert(
+        "internal_logs".into(),
+        AttributeValue::N(internal.to_string()),
+    );
+    item
+}
+
 /// A kind of log the bench grows: its table's key attribute, and how one log is moved back in
 /// time (`None` leaves it out).
 pub struct LogKind {

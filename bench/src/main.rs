@@ -72,9 +72,8 @@ struct Bench {
     /// The same SDK client without the capacity meter.
     plain: Client,
     meter: CapacityMeter,
-    /// The cluster logs as the write path stored them, and their counters.
-    cluster_originals: Option<(Vec<shared::dynamo::Item>, Vec<shared::dynamo::Item>)>,
-    cluster_written: u64,
+    /// The measured cluster's logs as the write path stored them, and what grows with them.
+    cluster_originals: Option<OneCluster>,
     /// The system logs as the write path stored them, their counters, and how many copies are in.
     system_originals: Option<(Vec<shared::dynamo::Item>, Vec<shared::dynamo::Item>)>,
     system_copies: u64,
@@ -109,7 +108,6 @@ async fn main() -> Result<(), BoxError> {
         plain: shared::dynamo::client_from_env().await,
         meter,
         cluster_originals: None,
-        cluster_written: 0,
         system_originals: None,
         system_copies: 1,
         system_table: names[0].clone(),
@@ -378,8 +376,10 @@ impl Bench {
         Ok(())
     }
 
-    /// Grows the cluster logs to each of `sizes` and measures the reads there. The originals (the
-    /// demo set as the write path stored it) are read once; every growth copies them.
+    /// Grows one cluster (the first demo cluster, which the warm per-cluster list reads) to each
+    /// of `sizes` logs and measures the reads there. The growth copies that cluster's logs as the
+    /// write path stored them, scales its counters, and adds what it added to the table's
+    /// counters; the other clusters keep their demo logs.
     async fn cluster_reads(&mut self, sizes: &[u64]) -> Result<(), BoxError> {
         let cluster = ClusterLogStore::new(self.client.clone(), &self.cluster_table);
         if self.cluster_originals.is_none() {
@@ -387,43 +387,45 @@ impl Bench {
                 load::scan_all(&self.client, &self.cluster_table).await?,
                 is_cluster_log,
             );
-            // The time-shard counters and the per-cluster ones grow with the copies alike.
-            let mut counters = load::counters(&others, "id", "#count#");
-            counters.extend(load::counters(
-                &others,
-                "id",
-                shared::cluster_logs::table::CLUSTER_COUNTER_PREFIX,
-            ));
-            self.cluster_written = logs.len() as u64;
-            self.cluster_originals = Some((logs, counters));
+            self.cluster_originals = Some(OneCluster::of(logs, &others)?);
         }
-        let Some((logs, counters)) = &self.cluster_originals else {
+        let Some(one) = &mut self.cluster_originals else {
             return Ok(());
         };
-        let base = logs.len() as u64;
-        let uuid = first_cluster_uuid(logs);
+        let base = one.logs.len() as u64;
         let max = max_logs();
         for size in sizes.iter().copied().filter(|s| *s <= max) {
-            let written = self.cluster_written;
             let copies = size.div_ceil(base);
             // Each growth starts again from the originals: the counters are scaled from theirs.
             let took = load::grow(
                 &self.client,
                 &self.cluster_table,
                 &load::CLUSTER_LOGS,
-                (logs, counters),
-                written / base..copies,
+                (&one.logs, &one.counters),
+                one.copies..copies,
                 SEED_SPAN,
+            )
+            .await?;
+            let added = copies - 1;
+            load::put_all(
+                &self.client,
+                &self.cluster_table,
+                vec![load::added_counter(
+                    &one.table_counter,
+                    added * one.public,
+                    added * (base - one.public),
+                )],
             )
             .await?;
             eprintln!(
                 "    {} cluster logs written in {:.0} s",
-                (copies - written / base) * base,
+                (copies - one.copies) * base,
                 took.as_secs_f64()
             );
-            let written = copies * base;
-            self.cluster_written = written;
-            let reads = cluster_log_reads(&cluster, &self.meter, &uuid).await?;
+            one.copies = copies;
+            let in_cluster = copies * base;
+            let written = one.other_logs + in_cluster;
+            let reads = cluster_log_reads(&cluster, &self.meter, &one.uuid).await?;
             let total = cluster
                 .list(
                     &shared::cluster_logs::ClusterLogFilter::new(
@@ -435,11 +437,15 @@ impl Bench {
                 )
                 .await?
                 .total;
+            let cluster_total = devtools::reads::cluster_total(&cluster, &one.uuid).await?;
             print_reads(total, &reads);
-            if total != written {
-                return Err(format!("the cluster-log counters say {total}, not {written}").into());
+            if (total, cluster_total) != (written, in_cluster) {
+                return Err(format!(
+                    "the cluster-log counters say {total} in all and {cluster_total} in the cluster, not {written} and {in_cluster}"
+                )
+                .into());
             }
-            self.figures.reads("cluster", total, reads);
+            self.figures.cluster_reads(total, in_cluster, reads);
         }
         Ok(())
     }
@@ -745,6 +751,72 @@ fn is_system_log(item: &shared::dynamo::Item) -> bool {
 
 fn is_cluster_log(item: &shared::dynamo::Item) -> bool {
     item.contains_key("time_shard")
+}
+
+/// The cluster the bench grows: its logs as the write path stored them, its counters, one of the
+/// table's counters (the shape of the one that holds what the growth adds), and how many copies
+/// of its logs are in.
+struct OneCluster {
+    uuid: String,
+    logs: Vec<shared::dynamo::Item>,
+    /// Of its logs, the public ones.
+    public: u64,
+    counters: Vec<shared::dynamo::Item>,
+    table_counter: shared::dynamo::Item,
+    other_logs: u64,
+    copies: u64,
+}
+
+impl OneCluster {
+    fn of(
+        logs: Vec<shared::dynamo::Item>,
+        others: &[shared::dynamo::Item],
+    ) -> Result<Self, BoxError> {
+        use shared::cluster_logs::table::{CLUSTER_COUNTER_PREFIX, COUNTER_KIND, ClusterCounted};
+        let uuid = first_cluster_uuid(&logs);
+        let all = logs.len() as u64;
+        let (logs, _): (Vec<_>, Vec<_>) = logs
+            .into_iter()
+            .partition(|item| shared::dynamo::text(item, "cluster_uuid") == uuid);
+        let id = logs
+            .first()
+            .map(|item| shared::dynamo::text(item, "cluster_id").to_owned())
+            .ok_or("no demo cluster log")?;
+        let kinds = [
+            ClusterCounted::Uuid(uuid.clone()).kind(),
+            ClusterCounted::Id(id).kind(),
+        ];
+        let counters = load::counters(others, "id", CLUSTER_COUNTER_PREFIX)
+            .into_iter()
+            .filter(|item| {
+                kinds
+                    .iter()
+                    .any(|k| shared::dynamo::text(item, COUNTER_KIND) == k)
+            })
+            .collect();
+        let table_counter = load::counters(others, "id", "#count#")
+            .into_iter()
+            .next()
+            .ok_or("no table counter")?;
+        let public = logs
+            .iter()
+            .filter(|item| {
+                !matches!(
+                    item.get("internal_only"),
+                    Some(aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+                )
+            })
+            .count() as u64;
+        Ok(OneCluster {
+            uuid,
+            other_logs: all - logs.len() as u64,
+            public,
+            logs,
+            counters,
+            table_counter,
+            copies: 1,
+        })
+    }
 }
 
 fn first_cluster_uuid(logs: &[shared::dynamo::Item]) -> String {

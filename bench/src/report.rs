@@ -183,7 +183,13 @@ fn markdown(figures: &Figures, commit: &str, date: &str, machine: &str) -> Strin
     }
     for kind in kinds {
         let sizes: Vec<_> = figures.sizes.iter().filter(|s| s.kind == kind).collect();
-        let header: Vec<String> = sizes.iter().map(|s| format!("{} logs", s.stored)).collect();
+        let header: Vec<String> = sizes
+            .iter()
+            .map(|s| match s.in_one_cluster {
+                Some(cluster) => format!("{cluster} logs of one cluster ({} in all)", s.stored),
+                None => format!("{} logs", s.stored),
+            })
+            .collect();
         let _ = writeln!(
             out,
             "| {kind} read | {} |\n|---|{}",
