@@ -1,5 +1,5 @@
 //! DynamoDB clients for tests that look at the calls themselves: one that records what each call
-//! needs IAM to allow, and one that DynamoDB throttles (answered here, never sent).
+//! needs IAM to allow, and ones that DynamoDB throttles or refuses (answered here, never sent).
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -127,80 +127,80 @@ impl Intercept for CallLog {
     }
 }
 
-/// An HTTP client in front of DynamoDB that answers the next `calls` calls itself with
-/// `ProvisionedThroughputExceededException`, as DynamoDB does when a partition is over its limit.
-#[derive(Debug, Clone)]
-pub struct Throttling {
-    inner: SharedHttpClient,
-    remaining: Arc<AtomicU64>,
-    throttled: Arc<AtomicU64>,
+/// Which requests an [`Answering`] client answers itself, and with what DynamoDB error body.
+trait Rule: std::fmt::Debug + Send + Sync + 'static {
+    /// `Some(body)`: answer `request` with a DynamoDB 400 of that body instead of sending it.
+    fn answer(&self, request: &HttpRequest) -> Option<&'static str>;
 }
 
-impl Throttling {
-    /// A client like `client` that DynamoDB throttles for the next `calls` calls.
-    pub fn client(client: &Client, calls: u64) -> (Client, Throttling) {
-        let inner = client
-            .config()
-            .http_client()
-            .expect("the client has an HTTP client");
-        let throttling = Throttling {
-            inner,
-            remaining: Arc::new(AtomicU64::new(calls)),
-            throttled: Arc::new(AtomicU64::new(0)),
+/// An HTTP client in front of DynamoDB that answers the requests its rule picks itself (they are
+/// never sent), as DynamoDB would answer them, and counts them.
+#[derive(Debug)]
+struct Answering<R> {
+    inner: SharedHttpClient,
+    rule: Arc<R>,
+    answered: Arc<AtomicU64>,
+}
+
+impl<R> Clone for Answering<R> {
+    fn clone(&self) -> Self {
+        Answering {
+            inner: self.inner.clone(),
+            rule: self.rule.clone(),
+            answered: self.answered.clone(),
+        }
+    }
+}
+
+impl<R: Rule> Answering<R> {
+    /// A client like `client` whose requests pass through `rule` first.
+    fn client(client: &Client, rule: R) -> (Client, Self) {
+        let answering = Answering {
+            inner: client
+                .config()
+                .http_client()
+                .expect("the client has an HTTP client"),
+            rule: Arc::new(rule),
+            answered: Arc::new(AtomicU64::new(0)),
         };
         let config = client
             .config()
             .to_builder()
-            .http_client(throttling.clone())
+            .http_client(answering.clone())
             .build();
-        (Client::from_conf(config), throttling)
+        (Client::from_conf(config), answering)
     }
 
-    /// Throttles the next `calls` calls (0: none).
-    pub fn throttle(&self, calls: u64) {
-        self.remaining.store(calls, Ordering::SeqCst);
-    }
-
-    /// Calls answered with a throttling error so far.
-    pub fn throttled(&self) -> u64 {
-        self.throttled.load(Ordering::SeqCst)
-    }
-
-    fn take_one(&self) -> bool {
-        self.remaining
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(1)
-            })
-            .is_ok()
+    fn answered(&self) -> u64 {
+        self.answered.load(Ordering::SeqCst)
     }
 }
 
-impl HttpClient for Throttling {
+impl<R: Rule> HttpClient for Answering<R> {
     fn http_connector(
         &self,
         settings: &HttpConnectorSettings,
         components: &Components,
     ) -> SharedHttpConnector {
-        SharedHttpConnector::new(ThrottlingConnector {
+        SharedHttpConnector::new(AnsweringConnector {
             inner: self.inner.http_connector(settings, components),
-            throttling: self.clone(),
+            answering: self.clone(),
         })
     }
 }
 
 #[derive(Debug)]
-struct ThrottlingConnector {
+struct AnsweringConnector<R> {
     inner: SharedHttpConnector,
-    throttling: Throttling,
+    answering: Answering<R>,
 }
 
-impl HttpConnector for ThrottlingConnector {
+impl<R: Rule> HttpConnector for AnsweringConnector<R> {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        if !self.throttling.take_one() {
+        let Some(body) = self.answering.rule.answer(&request) else {
             return self.inner.call(request);
-        }
-        self.throttling.throttled.fetch_add(1, Ordering::SeqCst);
-        let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#;
+        };
+        self.answering.answered.fetch_add(1, Ordering::SeqCst);
         let mut response = HttpResponse::new(
             StatusCode::try_from(400).expect("a status code"),
             SdkBody::from(body),
@@ -209,6 +209,49 @@ impl HttpConnector for ThrottlingConnector {
             .headers_mut()
             .insert("content-type", "application/x-amz-json-1.0");
         HttpConnectorFuture::ready(Ok(response))
+    }
+}
+
+/// An HTTP client in front of DynamoDB that answers the next `calls` calls itself with
+/// `ProvisionedThroughputExceededException`, as DynamoDB does when a partition is over its limit.
+#[derive(Debug, Clone)]
+pub struct Throttling(Answering<ThrottleNext>);
+
+#[derive(Debug)]
+struct ThrottleNext {
+    remaining: AtomicU64,
+}
+
+impl Rule for ThrottleNext {
+    fn answer(&self, _: &HttpRequest) -> Option<&'static str> {
+        let throttled = self
+            .remaining
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        throttled.then_some(
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#,
+        )
+    }
+}
+
+impl Throttling {
+    /// A client like `client` that DynamoDB throttles for the next `calls` calls.
+    pub fn client(client: &Client, calls: u64) -> (Client, Throttling) {
+        let remaining = AtomicU64::new(calls);
+        let (client, answering) = Answering::client(client, ThrottleNext { remaining });
+        (client, Throttling(answering))
+    }
+
+    /// Throttles the next `calls` calls (0: none).
+    pub fn throttle(&self, calls: u64) {
+        self.0.rule.remaining.store(calls, Ordering::SeqCst);
+    }
+
+    /// Calls answered with a throttling error so far.
+    pub fn throttled(&self) -> u64 {
+        self.0.answered()
     }
 }
 
@@ -219,56 +262,13 @@ pub const REFUSED_MARKER: &str = "refused-by-dynamodb";
 /// request whose body holds [`REFUSED_MARKER`]: an item DynamoDB takes for no reason the checks
 /// before it foresaw (a BatchWriteItem holding it is refused whole, as DynamoDB refuses one).
 #[derive(Debug, Clone)]
-pub struct Refusing {
-    inner: SharedHttpClient,
-    refused: Arc<AtomicU64>,
-}
-
-impl Refusing {
-    pub fn client(client: &Client) -> (Client, Refusing) {
-        let inner = client
-            .config()
-            .http_client()
-            .expect("the client has an HTTP client");
-        let refusing = Refusing {
-            inner,
-            refused: Arc::new(AtomicU64::new(0)),
-        };
-        let config = client
-            .config()
-            .to_builder()
-            .http_client(refusing.clone())
-            .build();
-        (Client::from_conf(config), refusing)
-    }
-
-    /// Requests refused so far.
-    pub fn refused(&self) -> u64 {
-        self.refused.load(Ordering::SeqCst)
-    }
-}
-
-impl HttpClient for Refusing {
-    fn http_connector(
-        &self,
-        settings: &HttpConnectorSettings,
-        components: &Components,
-    ) -> SharedHttpConnector {
-        SharedHttpConnector::new(RefusingConnector {
-            inner: self.inner.http_connector(settings, components),
-            refusing: self.clone(),
-        })
-    }
-}
+pub struct Refusing(Answering<RefuseMarked>);
 
 #[derive(Debug)]
-struct RefusingConnector {
-    inner: SharedHttpConnector,
-    refusing: Refusing,
-}
+struct RefuseMarked;
 
-impl HttpConnector for RefusingConnector {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+impl Rule for RefuseMarked {
+    fn answer(&self, request: &HttpRequest) -> Option<&'static str> {
         let target = request.headers().get("x-amz-target").unwrap_or_default();
         // Writes of logs only: claims and counts (transactions) are left alone.
         let writes_logs = target.ends_with("BatchWriteItem") || target.ends_with("PutItem");
@@ -276,18 +276,20 @@ impl HttpConnector for RefusingConnector {
             body.windows(REFUSED_MARKER.len())
                 .any(|w| w == REFUSED_MARKER.as_bytes())
         });
-        if !(writes_logs && marked) {
-            return self.inner.call(request);
-        }
-        self.refusing.refused.fetch_add(1, Ordering::SeqCst);
-        let body = r#"{"__type":"com.amazon.coral.validate#ValidationException","message":"One or more parameter values were invalid: refused for the test"}"#;
-        let mut response = HttpResponse::new(
-            StatusCode::try_from(400).expect("a status code"),
-            SdkBody::from(body),
-        );
-        response
-            .headers_mut()
-            .insert("content-type", "application/x-amz-json-1.0");
-        HttpConnectorFuture::ready(Ok(response))
+        (writes_logs && marked).then_some(
+            r#"{"__type":"com.amazon.coral.validate#ValidationException","message":"One or more parameter values were invalid: refused for the test"}"#,
+        )
+    }
+}
+
+impl Refusing {
+    pub fn client(client: &Client) -> (Client, Refusing) {
+        let (client, answering) = Answering::client(client, RefuseMarked);
+        (client, Refusing(answering))
+    }
+
+    /// Requests refused so far.
+    pub fn refused(&self) -> u64 {
+        self.0.answered()
     }
 }
