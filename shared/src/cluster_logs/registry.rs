@@ -119,14 +119,22 @@ impl ClusterRegistry<'_> {
     /// the id the registry gives.
     pub async fn resolve(&self, asked: &ClusterNames) -> Result<Registered, StoreError> {
         let mut registered = self.lookup_one(asked).await?;
-        if let (None, Some(id)) = (&asked.id, registered.names(asked).id) {
-            let by_id = ClusterNames {
-                uuid: None,
-                id: Some(id),
-            };
+        if let Some(by_id) = Self::unasked_id(asked, &registered) {
             registered.logs_by_id_alone = self.lookup_one(&by_id).await?.logs_by_id_alone;
         }
         Ok(registered)
+    }
+
+    /// The registry's id for a cluster `asked` by UUID alone: its entry, a second read, says
+    /// whether that id ever stood alone on a log.
+    pub fn unasked_id(asked: &ClusterNames, registered: &Registered) -> Option<ClusterNames> {
+        match (&asked.id, registered.names(asked).id) {
+            (None, Some(id)) => Some(ClusterNames {
+                uuid: None,
+                id: Some(id),
+            }),
+            _ => None,
+        }
     }
 
     async fn get_all(&self, keys: Vec<String>) -> Result<HashMap<String, ClusterRow>, StoreError> {

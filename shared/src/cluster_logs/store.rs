@@ -276,11 +276,27 @@ impl ClusterLogStore {
         }
     }
 
-    /// One page of the logs `filter` selects, and the number of all matches: runs the list's plan.
+    /// One page of the logs `filter` selects, and the number of all matches: runs the list's plan,
+    /// within a read budget of its own.
     pub async fn list(
         &self,
         filter: &ClusterLogFilter,
         page: &PageRequest,
+    ) -> Result<ListPage, ClusterLogError> {
+        self.list_within(filter, page, &self.read_budget()).await
+    }
+
+    /// A fresh read budget for one request.
+    pub fn read_budget(&self) -> ReadBudget {
+        self.table.budget()
+    }
+
+    /// [`Self::list`] spending from `budget`, which a request's other reads of logs share.
+    pub async fn list_within(
+        &self,
+        filter: &ClusterLogFilter,
+        page: &PageRequest,
+        budget: &ReadBudget,
     ) -> Result<ListPage, ClusterLogError> {
         let plan = ListPlan::new(filter, page);
         if plan.total == Total::Nothing {
@@ -295,10 +311,9 @@ impl ClusterLogStore {
             order: &order,
             keep: &keep,
         };
-        let budget = self.table.budget();
         match &plan.arrangement {
-            Arrangement::Sorted(order) => self.sorted(&plan, &merge, order, &budget).await,
-            Arrangement::Merged => self.merged(&plan, &merge, &budget).await,
+            Arrangement::Sorted(order) => self.sorted(&plan, &merge, order, budget).await,
+            Arrangement::Merged => self.merged(&plan, &merge, budget).await,
         }
     }
 
