@@ -252,31 +252,30 @@ pub async fn cluster_log_reads(
         )
         .await?;
     watch.lap("cluster list, all clusters, first page of 100");
-    let osdctl = "service_name='SREManualAction' and internal_only='true'";
-    counted_search(
-        store,
-        &mut watch,
-        &in_cluster(Visibility::IncludingInternal, Some(osdctl))?,
-        20,
-        [
-            "cluster list, per cluster, osdctl's search (counts by reading)",
-            "cluster list, per cluster, osdctl's search: past the read budget (400)",
-        ],
-    )
-    .await?;
-    // CAD's check for a log it already posted, by the cluster's UUID and the log's summary.
-    let cad = "summary='Action required: cluster has gone missing'";
-    counted_search(
-        store,
-        &mut watch,
-        &in_cluster(Visibility::IncludingInternal, Some(cad))?,
-        100,
-        [
-            "cluster list, per cluster, CAD's duplicate check (counts by reading)",
-            "cluster list, per cluster, CAD's duplicate check: past the read budget (400)",
-        ],
-    )
-    .await?;
+    // osdctl's `servicelog list --internal`, and CAD's check for a log it already posted (by the
+    // cluster's UUID and the log's summary): searches that count their matches by reading.
+    let searches = [
+        (
+            "service_name='SREManualAction' and internal_only='true'",
+            20,
+            [
+                "cluster list, per cluster, osdctl's search (counts by reading)",
+                "cluster list, per cluster, osdctl's search: past the read budget (400)",
+            ],
+        ),
+        (
+            "summary='Action required: cluster has gone missing'",
+            100,
+            [
+                "cluster list, per cluster, CAD's duplicate check (counts by reading)",
+                "cluster list, per cluster, CAD's duplicate check: past the read budget (400)",
+            ],
+        ),
+    ];
+    for (search, size, names) in searches {
+        let filter = in_cluster(Visibility::IncludingInternal, Some(search))?;
+        counted_search(store, &mut watch, &filter, size, names).await?;
+    }
     if let Some(log) = list.items.first() {
         watch.restart();
         store.get(&log.id, Visibility::PublicOnly).await?;
