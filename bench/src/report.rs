@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::figures::Figures;
+use crate::figures::{Figures, ReadsAtSize};
 use crate::load::BoxError;
 
 const START: &str = "<!-- bench:start (written by make bench) -->";
@@ -196,25 +196,23 @@ fn markdown(figures: &Figures, commit: &str, date: &str, machine: &str) -> Strin
             header.join(" | "),
             "---|".repeat(header.len())
         );
-        if let Some(first) = sizes.first() {
-            for read in &first.reads {
-                let cells: Vec<String> = sizes
-                    .iter()
-                    .map(|s| {
-                        s.reads
-                            .iter()
-                            .find(|r| r.name == read.name)
-                            .map_or("-".into(), |r| {
-                                format!(
-                                    "{:.1} RCU, {:.1} ms",
-                                    r.consumed.read_units,
-                                    crate::millis(r.elapsed)
-                                )
-                            })
-                    })
-                    .collect();
-                let _ = writeln!(out, "| {} | {} |", read.name, cells.join(" | "));
-            }
+        for name in row_names(&sizes) {
+            let cells: Vec<String> = sizes
+                .iter()
+                .map(|s| {
+                    s.reads
+                        .iter()
+                        .find(|r| r.name == name)
+                        .map_or("-".into(), |r| {
+                            format!(
+                                "{:.1} RCU, {:.1} ms",
+                                r.consumed.read_units,
+                                crate::millis(r.elapsed)
+                            )
+                        })
+                })
+                .collect();
+            let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
         }
         let _ = writeln!(out);
     }
@@ -225,6 +223,33 @@ fn markdown(figures: &Figures, commit: &str, date: &str, machine: &str) -> Strin
     let _ = writeln!(out, "Details of every figure: `bench/results.json`.");
     let _ = writeln!(out, "{END}");
     out
+}
+
+/// Every read measured at any size, each placed after the read measured before it at that size
+/// (and after the other sizes' rows there). A read the budget refuses at one size (a 400) is
+/// named apart, so it gets its own row instead of a blank cell.
+fn row_names(sizes: &[&ReadsAtSize]) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for size in sizes {
+        let mut at = 0;
+        for read in &size.reads {
+            match names.iter().position(|name| *name == read.name) {
+                Some(found) => at = found + 1,
+                None => {
+                    // After the rows of other sizes that follow the previous read, too.
+                    while names
+                        .get(at)
+                        .is_some_and(|name| size.reads.iter().all(|r| r.name != *name))
+                    {
+                        at += 1;
+                    }
+                    names.insert(at, read.name);
+                    at += 1;
+                }
+            }
+        }
+    }
+    names
 }
 
 /// What a chart panel plots of one read.
@@ -338,4 +363,44 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use devtools::reads::Read;
+
+    use super::*;
+
+    fn size(names: &[&'static str]) -> ReadsAtSize {
+        ReadsAtSize {
+            kind: "cluster",
+            stored: 1,
+            in_one_cluster: None,
+            reads: names
+                .iter()
+                .map(|&name| Read {
+                    name,
+                    consumed: Default::default(),
+                    elapsed: Duration::ZERO,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_read_refused_at_the_larger_size_only_has_its_own_row_where_it_was_measured() {
+        let small = size(&["first page", "search (counts by reading)", "by id"]);
+        let large = size(&["first page", "search: past the read budget (400)", "by id"]);
+        assert_eq!(
+            row_names(&[&small, &large]),
+            [
+                "first page",
+                "search (counts by reading)",
+                "search: past the read budget (400)",
+                "by id"
+            ]
+        );
+    }
 }
