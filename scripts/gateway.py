@@ -105,7 +105,11 @@ def handler_for(upstream_port, rules):
                 answer = connection.getresponse()
                 payload = answer.read()
             except OSError as error:
-                message = f'{{"detail":"the local functions are not answering: {error}"}}'
+                # cargo lambda watch can lose an answer of several MB (README, make dev).
+                message = (
+                    f'{{"detail":"the local functions are not answering: {error}; an answer of'
+                    ' several MB can be lost by cargo lambda watch: ask for a smaller size"}'
+                )
                 return self._send(502, [("Content-Type", "application/json")], message.encode())
             finally:
                 connection.close()
