@@ -204,15 +204,15 @@ impl Audience {
         }
     }
 
-    /// Whether this audience reads the logs of the cluster these entries describe. A customer
-    /// reads only a cluster the registry gives to their organization, by every name asked for:
-    /// an unknown cluster, one without an owner and one of another organization are all the same
-    /// to them. Fails closed.
     /// True for staff, who read every cluster's logs whoever owns the cluster.
     pub fn reads_every_cluster(&self) -> bool {
         matches!(self, Audience::Everyone(_))
     }
 
+    /// Whether this audience reads the logs of the cluster these entries describe. A customer
+    /// reads only a cluster the registry gives to their organization, by every name asked for:
+    /// an unknown cluster, one without an owner and one of another organization are all the same
+    /// to them. Fails closed.
     pub fn may_read(&self, registered: &Registered) -> bool {
         match self {
             Audience::Everyone(_) => true,
