@@ -247,14 +247,9 @@ pub async fn cluster_log_reads(
 ) -> Result<Vec<Read>, BoxError> {
     let page = PageRequest::new(1, 100);
     let mut watch = Stopwatch::new(meter);
-    let (cluster, logs_by_id_alone) = per_cluster_scope(store, uuid).await?;
-    let in_cluster = |visibility, search| -> Result<ClusterLogFilter, BoxError> {
-        let mut filter = ClusterLogFilter::new(cluster.clone(), visibility, search)?;
-        filter.logs_by_id_alone = logs_by_id_alone;
-        Ok(filter)
-    };
+    let cluster = ResolvedCluster::of(store, uuid).await?;
     let list = store
-        .list(&in_cluster(Visibility::PublicOnly, None)?, &page)
+        .list(&cluster.filter(Visibility::PublicOnly, None)?, &page)
         .await?;
     watch.lap("cluster list, per cluster, first page of 100");
     store
@@ -285,7 +280,7 @@ pub async fn cluster_log_reads(
         ),
     ];
     for (search, size, names) in searches {
-        let filter = in_cluster(Visibility::IncludingInternal, Some(search))?;
+        let filter = cluster.filter(Visibility::IncludingInternal, Some(search))?;
         counted_search(store, &mut watch, &filter, size, names).await?;
     }
     if let Some(log) = list.items.first() {
@@ -317,22 +312,40 @@ async fn counted_search(
     Ok(())
 }
 
-/// As the per-cluster routes do: the registry first, for the cluster's other name.
-async fn per_cluster_scope(
-    store: &ClusterLogStore,
-    uuid: &str,
-) -> Result<(ClusterScope, bool), BoxError> {
-    let asked = ClusterNames {
-        uuid: Some(uuid.to_owned()),
-        id: None,
-    };
-    let registered = store.registry().resolve(&asked).await?;
-    let names = registered.names(&asked);
-    let cluster = ClusterScope::Cluster {
-        uuid: names.uuid,
-        id: names.id,
-    };
-    Ok((cluster, registered.logs_by_id_alone))
+/// A cluster asked for by UUID, under both of its names: what the registry says of it.
+struct ResolvedCluster {
+    scope: ClusterScope,
+    logs_by_id_alone: bool,
+}
+
+impl ResolvedCluster {
+    /// As the per-cluster routes do: the registry first, for the cluster's other name.
+    async fn of(store: &ClusterLogStore, uuid: &str) -> Result<Self, BoxError> {
+        let asked = ClusterNames {
+            uuid: Some(uuid.to_owned()),
+            id: None,
+        };
+        let registered = store.registry().resolve(&asked).await?;
+        let names = registered.names(&asked);
+        Ok(ResolvedCluster {
+            scope: ClusterScope::Cluster {
+                uuid: names.uuid,
+                id: names.id,
+            },
+            logs_by_id_alone: registered.logs_by_id_alone,
+        })
+    }
+
+    /// The list of this cluster's logs `visibility` sees and `search` selects.
+    fn filter(
+        &self,
+        visibility: Visibility,
+        search: Option<&str>,
+    ) -> Result<ClusterLogFilter, BoxError> {
+        let mut filter = ClusterLogFilter::new(self.scope.clone(), visibility, search)?;
+        filter.logs_by_id_alone = self.logs_by_id_alone;
+        Ok(filter)
+    }
 }
 
 /// One per-cluster search of the logs a caller with internal access sees, first page of 100:
@@ -344,9 +357,9 @@ pub async fn cluster_search(
     name: &'static str,
     search: &str,
 ) -> Result<(Read, u64), BoxError> {
-    let (cluster, logs_by_id_alone) = per_cluster_scope(store, uuid).await?;
-    let mut filter = ClusterLogFilter::new(cluster, Visibility::IncludingInternal, Some(search))?;
-    filter.logs_by_id_alone = logs_by_id_alone;
+    let filter = ResolvedCluster::of(store, uuid)
+        .await?
+        .filter(Visibility::IncludingInternal, Some(search))?;
     let mut watch = Stopwatch::new(meter);
     let page = store.list(&filter, &PageRequest::new(1, 100)).await?;
     watch.lap(name);
@@ -356,8 +369,8 @@ pub async fn cluster_search(
 
 /// A cluster's `total` for a caller with internal access, from its counters.
 pub async fn cluster_total(store: &ClusterLogStore, uuid: &str) -> Result<u64, BoxError> {
-    let (cluster, logs_by_id_alone) = per_cluster_scope(store, uuid).await?;
-    let mut filter = ClusterLogFilter::new(cluster, Visibility::IncludingInternal, None)?;
-    filter.logs_by_id_alone = logs_by_id_alone;
+    let filter = ResolvedCluster::of(store, uuid)
+        .await?
+        .filter(Visibility::IncludingInternal, None)?;
     Ok(store.list(&filter, &PageRequest::new(1, 0)).await?.total)
 }
